@@ -1,0 +1,24 @@
+import { Command } from "@commander-js/extra-typings";
+import { VERSION } from "../version.ts";
+import { globalOptions } from "./global_options.ts";
+
+/**
+ * Builds the `flusso` command line. Commands register themselves here as their capability
+ * lands; the program never offers a command that cannot run.
+ */
+export function buildProgram(): Command {
+  const [logFormat, logLevel] = globalOptions();
+  const program = new Command("flusso")
+    .description("Keeps OpenSearch indexes in sync with PostgreSQL.")
+    .version(VERSION, "-V, --version", "print the version")
+    .addOption(logFormat)
+    .addOption(logLevel)
+    .showHelpAfterError()
+    .addHelpText(
+      "after",
+      `
+Every flag has a FLUSSO_* environment twin (shown as "env:"); a flag wins over its twin.
+Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.`,
+    );
+  return program as unknown as Command;
+}
