@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import postgres from "postgres";
+import type { PostgresConnection } from "../../src/config/model.ts";
 import { type PostgresCluster, startCluster } from "./postgres_cluster.ts";
 
 /** The cluster description `pg_script.ts start` writes and FLUSSO_TEST_PG_CLUSTER points at. */
@@ -99,5 +100,17 @@ export async function testDatabase(label = "t", setupSql?: string): Promise<Test
         await admin.end();
       }
     },
+  };
+}
+
+/** The resolved-config form of a test database URL (trust auth, no TLS). */
+export function connectionOf(url: string): PostgresConnection {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port),
+    user: decodeURIComponent(u.username),
+    database: u.pathname.slice(1),
+    sslmode: "disable",
   };
 }
