@@ -1,0 +1,93 @@
+/**
+ * Backfilling one index from current rows: page root keys in key order, build, flush, save
+ * the cursor, repeat; then mark the index seeded. Memory stays bounded by one page, and a
+ * crash resumes after the last saved cursor. Writes use the stream's start LSN as version,
+ * so any live change (always at a higher LSN) wins over a backfilled row.
+ */
+import type { DocKey, DocumentBuilder } from "./ports.ts";
+import type { Lsn } from "./change.ts";
+import { emptyTotals, type FlushContext, flushWrites, toWrites } from "./flush.ts";
+import { retryTransient } from "./retry.ts";
+
+/** What a backfill needs besides flushing. */
+export interface BackfillContext extends FlushContext {
+  readonly builder: DocumentBuilder;
+  /** The version of every backfill write. */
+  readonly startLsn: Lsn;
+}
+
+/** One backfill to run. */
+export interface BackfillJob {
+  readonly index: string;
+  /** Resume after this key (the sink's saved cursor). */
+  readonly after?: DocKey;
+  /** The exported snapshot to read under, when the slot was created now. */
+  readonly snapshot?: string;
+}
+
+/**
+ * Runs `job` until every page is written and the index is marked seeded ("done"), or until
+ * `stop` aborts between pages ("stopped"; the saved cursor lets the next start resume).
+ */
+export async function backfillIndex(
+  context: BackfillContext,
+  job: BackfillJob,
+  stop: AbortSignal,
+): Promise<"done" | "stopped"> {
+  const { builder, sink, clock, observer } = context;
+  const { index, snapshot } = job;
+  const startedAt = clock.now();
+  const estimatedRows = await retryTransient(
+    context,
+    "builder",
+    `builder.estimateRows(${index})`,
+    () => builder.estimateRows(index),
+  );
+  observer.emit({
+    type: "backfill_started",
+    index,
+    estimatedRows,
+    resumed: job.after !== undefined,
+  });
+  const limit = context.options.backfillPageSize;
+  let after = job.after;
+  let rowsDone = 0;
+  const totals = emptyTotals();
+  for (;;) {
+    if (stop.aborted) return "stopped";
+    const keys = await retryTransient(
+      context,
+      "builder",
+      `builder.scanKeys(${index})`,
+      () => builder.scanKeys(index, { after, limit, snapshot }),
+    );
+    if (keys.length === 0) break;
+    const built = await retryTransient(
+      context,
+      "builder",
+      `builder.build(${index})`,
+      () => builder.build(index, keys),
+    );
+    await flushWrites(context, toWrites(built, context.startLsn), false, totals);
+    after = keys[keys.length - 1];
+    const cursor = after;
+    await retryTransient(
+      context,
+      "sink",
+      "sink.saveBackfillCursor",
+      () => sink.saveBackfillCursor(index, cursor),
+    );
+    rowsDone += keys.length;
+    observer.emit({ type: "backfill_progress", index, rowsDone, estimatedRows });
+    if (keys.length < limit) break;
+  }
+  if (stop.aborted) return "stopped";
+  await retryTransient(context, "sink", "sink.markSeeded", () => sink.markSeeded(index));
+  observer.emit({
+    type: "backfill_finished",
+    index,
+    rows: rowsDone,
+    durationMs: clock.now() - startedAt,
+  });
+  return "done";
+}

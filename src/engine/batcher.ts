@@ -1,0 +1,75 @@
+/**
+ * Collecting one batch from the queue. A batch closes when it holds `maxChanges` changes,
+ * when the next change would exceed `maxBytes`, or `maxDelayMs` after its first event —
+ * whichever comes first. While the queue is empty the batcher only awaits a promise, so an
+ * idle pipeline costs no CPU.
+ */
+import type { SourceEvent } from "./change.ts";
+import type { Clock } from "./clock.ts";
+import type { BoundedQueue } from "./queue.ts";
+import type { Batch } from "./batch.ts";
+
+/** When a batch closes. */
+export interface BatchLimits {
+  readonly maxChanges: number;
+  readonly maxBytes: number;
+  readonly maxDelayMs: number;
+}
+
+/**
+ * Waits for the first event, then collects until a limit is hit. Resolves undefined when
+ * `stop` aborts (a partly collected batch is dropped: unconfirmed, it is redelivered) or the
+ * queue is closed and drained.
+ */
+export async function collectBatch(
+  queue: BoundedQueue<SourceEvent>,
+  limits: BatchLimits,
+  clock: Clock,
+  stop: AbortSignal,
+): Promise<Batch | undefined> {
+  if (!await queue.waitForItem(stop)) return undefined;
+  const deadline = clock.now() + limits.maxDelayMs;
+  const events: SourceEvent[] = [];
+  let changes = 0;
+  let bytes = 0;
+  for (;;) {
+    const next = queue.peek();
+    if (next) {
+      const isChange = next.item.kind === "change";
+      if (isChange && changes >= limits.maxChanges) break;
+      if (isChange && changes > 0 && bytes + next.size > limits.maxBytes) break;
+      queue.take();
+      events.push(next.item);
+      bytes += next.size;
+      if (isChange) changes++;
+      continue;
+    }
+    if (changes >= limits.maxChanges || bytes >= limits.maxBytes) break;
+    const remaining = deadline - clock.now();
+    if (remaining <= 0 || queue.closed) break;
+    if (!await waitUntil(queue, remaining, clock, stop)) break;
+  }
+  if (stop.aborted) return undefined;
+  return { events, bytes, caughtUp: queue.length === 0, limit: limits.maxChanges };
+}
+
+/** True when an item arrived within `ms`; false on timeout, close or stop. */
+async function waitUntil(
+  queue: BoundedQueue<SourceEvent>,
+  ms: number,
+  clock: Clock,
+  stop: AbortSignal,
+): Promise<boolean> {
+  const local = new AbortController();
+  const onStop = () => local.abort();
+  stop.addEventListener("abort", onStop, { once: true });
+  try {
+    return await Promise.race([
+      queue.waitForItem(local.signal),
+      clock.sleep(ms, local.signal).then(() => false),
+    ]);
+  } finally {
+    stop.removeEventListener("abort", onStop);
+    local.abort();
+  }
+}

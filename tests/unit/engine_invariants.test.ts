@@ -1,0 +1,532 @@
+/**
+ * The engine's invariants over in-memory ports: what reaches the sink, what is confirmed to
+ * the source and when, backfill, failure policies, crashes and backpressure.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { runEngine } from "../../src/engine/engine.ts";
+import type { EngineIndex, EngineOptions } from "../../src/engine/options.ts";
+import type { PipelineConfig } from "../../src/config/model.ts";
+import { DocumentRejectedError, PortFailedError } from "../../src/engine/errors.ts";
+import type { Lsn } from "../../src/engine/change.ts";
+import { type Clock, systemClock } from "../../src/engine/clock.ts";
+import {
+  change,
+  eventually,
+  fastClock,
+  memoryBuilder,
+  type MemoryBuilderOptions,
+  type MemoryRows,
+  memoryRows,
+  memorySink,
+  type MemorySinkOptions,
+  memorySource,
+  type MemorySourceOptions,
+  recordingObserver,
+  setRow,
+  settle,
+  SimulatedCrash,
+  type Timeline,
+} from "../support/memory_ports.ts";
+
+const pipeline: PipelineConfig = {
+  queueCapacity: 1000,
+  queueBytes: 1 << 20,
+  maxChanges: 100,
+  maxDelayMs: 60_000,
+  maxBatchBytes: 1 << 20,
+};
+
+function index(name: string, extra: Partial<EngineIndex> = {}): EngineIndex {
+  return {
+    name,
+    enabled: true,
+    definition: { index: name, body: {}, schemaHash: "h1" },
+    ...extra,
+  };
+}
+
+function engineOptions(overrides: Partial<EngineOptions> = {}): EngineOptions {
+  return {
+    pipeline,
+    onError: "stop",
+    indexes: [index("users")],
+    backoff: { initialMs: 1, maxMs: 4 },
+    ...overrides,
+  };
+}
+
+interface Harness {
+  rows: MemoryRows;
+  source: ReturnType<typeof memorySource>;
+  builder: ReturnType<typeof memoryBuilder>;
+  sink: ReturnType<typeof memorySink>;
+  observer: ReturnType<typeof recordingObserver>;
+  timeline: Timeline;
+}
+
+function harness(
+  options: {
+    source?: MemorySourceOptions;
+    sink?: MemorySinkOptions;
+    builder?: MemoryBuilderOptions;
+    rows?: MemoryRows;
+  } = {},
+): Harness {
+  const timeline: Timeline = [];
+  const rows = options.rows ?? memoryRows("users");
+  return {
+    rows,
+    timeline,
+    source: memorySource({ timeline, ...options.source }),
+    builder: memoryBuilder(rows, options.builder),
+    sink: memorySink({ timeline, indexes: { users: { seeded: true } }, ...options.sink }),
+    observer: recordingObserver(),
+  };
+}
+
+function run(
+  h: Harness,
+  options: EngineOptions = engineOptions(),
+  signal?: AbortSignal,
+  clock: Clock = fastClock(),
+) {
+  return runEngine(
+    { source: h.source, builder: h.builder, sink: h.sink, observer: h.observer, clock },
+    options,
+    signal ?? new AbortController().signal,
+  );
+}
+
+/** Commits one transaction per user id, setting its row; returns the commit LSNs. */
+function commitUsers(h: Harness, ids: string[], firstLsn = 10n): Lsn[] {
+  return ids.map((id, i) => {
+    const lsn = firstLsn + BigInt(i) * 10n;
+    setRow(h.rows, "users", id, { name: `user ${id}` });
+    h.source.commit(lsn, [change("users", id, lsn)]);
+    return lsn;
+  });
+}
+
+function gate() {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+describe("engine invariants", () => {
+  it("drives_changes_to_the_sink_and_confirms_each", async () => {
+    const h = harness();
+    const lsns = commitUsers(h, ["1", "2", "3"]);
+    setRow(h.rows, "users", "3", null);
+    const result = await run(h);
+    assert.equal(result.reason, "source_ended");
+    assert.deepEqual([...h.sink.documents("users").keys()].sort(), ["1", "2"]);
+    assert.deepEqual(h.sink.documents("users").get("1"), { name: "user 1" });
+    assert.equal(h.sink.indexes.get("users")!.docs.get("3")?.document, null, "3 is deleted");
+    const last = lsns[lsns.length - 1];
+    assert.equal(h.source.confirmedLsn, last);
+    assert.equal(result.confirmedLsn, last);
+    for (const lsn of lsns) assert.ok(h.source.confirmedLsn >= lsn, `${lsn} confirmed`);
+    assert.equal(result.changes, 3);
+  });
+
+  it("batches_into_a_single_flush", async () => {
+    const h = harness();
+    const ids = Array.from({ length: 40 }, (_, i) => String(i));
+    const lsns = commitUsers(h, ids);
+    await run(h);
+    assert.equal(h.sink.writes.length, 1);
+    assert.equal(h.sink.writes[0].writes.length, 40);
+    assert.deepEqual(h.source.confirms, [lsns[lsns.length - 1]]);
+    const committed = h.observer.of("batch_committed");
+    assert.equal(committed.length, 1);
+    assert.equal(committed[0].changes, 40);
+    assert.equal(committed[0].transactions, 40);
+    assert.deepEqual(committed[0].documents, { users: 40 });
+  });
+
+  it("builds_a_repeatedly_touched_document_once_per_batch_while_confirming_every_change", async () => {
+    const h = harness({ builder: { routes: { orders: { index: "users", column: "user_id" } } } });
+    setRow(h.rows, "users", "1", { name: "one", orders: 20 });
+    const lsns: Lsn[] = [];
+    for (let i = 0; i < 20; i++) {
+      const lsn = 100n + BigInt(i);
+      lsns.push(lsn);
+      h.source.commit(lsn, [
+        change("users", "1", lsn),
+        change("orders", "1", lsn, { column: "user_id", op: "insert" }),
+      ]);
+    }
+    await run(h);
+    assert.deepEqual(h.builder.built, ["users/1"]);
+    assert.equal(h.sink.writes.length, 1);
+    assert.deepEqual(h.sink.writes[0].writes.map((w) => w.id), ["1"]);
+    assert.equal(h.sink.writes[0].writes[0].version, lsns[lsns.length - 1], "max LSN as version");
+    for (const lsn of lsns) assert.ok(h.source.confirmedLsn >= lsn);
+  });
+
+  it("confirms_nothing_before_its_flush", async () => {
+    const hold = gate();
+    const h = harness({ source: { follow: true }, sink: { gate: hold.promise } });
+    const stop = new AbortController();
+    const running = run(
+      h,
+      engineOptions({ pipeline: { ...pipeline, maxDelayMs: 1 } }),
+      stop.signal,
+    );
+    commitUsers(h, ["1"], 50n);
+    await eventually(() => h.sink.writeCalls === 1, "the flush started");
+    await settle();
+    assert.deepEqual(h.source.confirms, [], "nothing confirmed while the flush is pending");
+    hold.open();
+    await eventually(() => h.source.confirms.length === 1, "confirmed after the flush");
+    stop.abort();
+    await running;
+    const write = h.timeline.findIndex((e) => e.startsWith("write:"));
+    const confirm = h.timeline.indexOf("confirm:50");
+    assert.ok(write >= 0 && confirm > write, h.timeline.join(" "));
+  });
+
+  it("confirms_a_transaction_split_across_batches_only_after_its_commit_flushed", async () => {
+    const h = harness();
+    for (const id of ["1", "2", "3"]) setRow(h.rows, "users", id, { id });
+    h.source.commit(70n, [
+      change("users", "1", 0n),
+      change("users", "2", 0n),
+      change("users", "3", 0n),
+    ]);
+    await run(h, engineOptions({ pipeline: { ...pipeline, maxChanges: 2 } }));
+    assert.equal(h.sink.writes.length, 2);
+    assert.deepEqual(h.source.confirms, [70n], "only the batch holding the commit confirms");
+    const confirm = h.timeline.indexOf("confirm:70");
+    assert.equal(confirm, h.timeline.length - 1);
+  });
+
+  it("seeds_an_unseeded_index_then_marks_it", async () => {
+    const rows = memoryRows("users");
+    for (let i = 0; i < 25; i++) setRow(rows, "users", String(i).padStart(2, "0"), { n: i });
+    const h = harness({
+      rows,
+      source: { slotCreated: true, startLsn: 5n, snapshot: "snap-1" },
+      sink: { indexes: { users: { seeded: false } } },
+    });
+    await run(h, engineOptions({ backfillPageSize: 10 }));
+    assert.deepEqual(h.sink.seeded, ["users"]);
+    assert.equal(h.sink.documents("users").size, 25);
+    for (const doc of h.sink.indexes.get("users")!.docs.values()) assert.equal(doc.version, 5n);
+    assert.ok(h.builder.scans.every((s) => s.snapshot === "snap-1"), "reads under the snapshot");
+    assert.ok(h.source.snapshotReleased);
+    const progress = h.observer.of("backfill_progress");
+    assert.deepEqual(progress.map((p) => p.rowsDone), [10, 20, 25]);
+    assert.equal(h.observer.of("backfill_finished")[0].rows, 25);
+    assert.ok(h.timeline.every((e) => !e.startsWith("confirm:")));
+  });
+
+  it("skips_backfill_when_seeded_or_when_told_to", async () => {
+    for (const [seeded, skipBackfill] of [[true, false], [false, true]]) {
+      const rows = memoryRows("users");
+      setRow(rows, "users", "1", { n: 1 });
+      const h = harness({ rows, sink: { indexes: { users: { seeded } } } });
+      await run(h, engineOptions({ skipBackfill }));
+      assert.equal(h.sink.writes.length, 0, `seeded=${seeded} skip=${skipBackfill}`);
+      assert.deepEqual(h.sink.seeded, []);
+      assert.equal(h.observer.of("backfill_started").length, 0);
+    }
+  });
+
+  it("resumes_a_crashed_backfill_after_its_cursor_without_starting_over", async () => {
+    const rows = memoryRows("users");
+    for (let i = 0; i < 30; i++) setRow(rows, "users", String(i).padStart(2, "0"), { n: i });
+    const sinkOptions: MemorySinkOptions = {
+      indexes: { users: { seeded: false } },
+      crashBeforeWrite: 3,
+    };
+    const h = harness({ rows, sink: sinkOptions });
+    await assert.rejects(run(h, engineOptions({ backfillPageSize: 10 })), PortFailedError);
+    assert.deepEqual(h.sink.indexes.get("users")!.cursor, ["19"]);
+    assert.deepEqual(h.sink.seeded, []);
+
+    sinkOptions.crashBeforeWrite = undefined;
+    const again = { ...h, builder: memoryBuilder(rows), observer: recordingObserver() };
+    await run(again, engineOptions({ backfillPageSize: 10 }));
+    assert.equal(again.builder.built.length, 10, "only the pages after the cursor");
+    assert.equal(again.builder.built[0], "users/20");
+    assert.deepEqual(h.sink.seeded, ["users"]);
+    assert.equal(h.sink.documents("users").size, 30);
+    assert.equal(again.observer.of("backfill_started")[0].resumed, true);
+  });
+
+  it("redelivers_and_reapplies_idempotently_after_a_crash_before_flush", async () => {
+    for (const crash of ["crashBeforeWrite", "crashAfterWrite"] as const) {
+      const sinkOptions: MemorySinkOptions = { indexes: { users: { seeded: true } }, [crash]: 1 };
+      const h = harness({ sink: sinkOptions });
+      const lsns = commitUsers(h, ["1", "2"]);
+      const error = await run(h).then(() => undefined, (e) => e);
+      assert.ok(error instanceof PortFailedError && error.cause instanceof SimulatedCrash, crash);
+      assert.deepEqual(h.source.confirms, [], `${crash}: nothing confirmed`);
+      const afterCrash = new Map(h.sink.indexes.get("users")!.docs);
+
+      sinkOptions[crash] = undefined;
+      await run(h);
+      assert.equal(h.source.confirmedLsn, lsns[lsns.length - 1], `${crash}: redelivered`);
+      const docs = h.sink.indexes.get("users")!.docs;
+      assert.deepEqual([...h.sink.documents("users").keys()].sort(), ["1", "2"]);
+      for (const [id, before] of afterCrash) assert.deepEqual(docs.get(id), before, "same result");
+    }
+  });
+
+  it("caught_up_is_false_while_a_backlog_drains_and_true_on_the_last_batch", async () => {
+    const hold = gate();
+    const h = harness({ sink: { gate: hold.promise } });
+    commitUsers(h, Array.from({ length: 10 }, (_, i) => String(i)));
+    const running = run(h, engineOptions({ pipeline: { ...pipeline, maxChanges: 2 } }));
+    await eventually(() => h.source.pulled === 20, "the backlog is queued");
+    hold.open();
+    await running;
+    const flags = h.sink.writes.map((w) => w.caughtUp);
+    assert.equal(flags.length, 5);
+    assert.deepEqual(flags.slice(1), [false, false, false, true]);
+  });
+
+  it("skip_quarantines_and_confirms", async () => {
+    const h = harness({
+      sink: {
+        indexes: { users: { seeded: true } },
+        reject: (w) =>
+          w.id === "2" ? { type: "mapper_parsing_exception", reason: "bad" } : undefined,
+      },
+    });
+    const lsns = commitUsers(h, ["1", "2", "3"]);
+    await run(h, engineOptions({ onError: "skip" }));
+    assert.deepEqual(h.sink.quarantined.map((r) => r.write.id), ["2"]);
+    assert.deepEqual([...h.sink.documents("users").keys()].sort(), ["1", "3"]);
+    assert.equal(h.source.confirmedLsn, lsns[2]);
+    const [event] = h.observer.of("document_quarantined");
+    assert.equal(event.index, "users");
+    assert.equal(event.id, "2");
+    assert.equal(event.reason, "bad");
+    assert.equal(h.observer.of("batch_committed")[0].quarantined, 1);
+  });
+
+  it("stop_errors_and_confirms_nothing", async () => {
+    const h = harness({
+      sink: {
+        indexes: { users: { seeded: true } },
+        reject: (w) =>
+          w.id === "2" ? { type: "mapper_parsing_exception", reason: "bad" } : undefined,
+      },
+    });
+    commitUsers(h, ["1", "2", "3"]);
+    const error = await run(h).then(() => undefined, (e) => e);
+    assert.ok(error instanceof DocumentRejectedError);
+    assert.equal(error.index, "users");
+    assert.equal(error.id, "2");
+    assert.match(error.message, /mapper_parsing_exception: bad/);
+    assert.deepEqual(h.source.confirms, []);
+    assert.deepEqual(h.sink.quarantined, []);
+    assert.equal(h.observer.of("fatal_error").length, 1);
+  });
+
+  it("a_per_index_stop_overrides_a_global_skip", async () => {
+    const h = harness({
+      sink: {
+        indexes: { users: { seeded: true } },
+        reject: () => ({ type: "mapper_parsing_exception", reason: "bad" }),
+      },
+    });
+    commitUsers(h, ["1"]);
+    const options = engineOptions({
+      onError: "skip",
+      indexes: [index("users", { onError: "stop" })],
+    });
+    await assert.rejects(run(h, options), DocumentRejectedError);
+    assert.deepEqual(h.source.confirms, []);
+    assert.deepEqual(h.sink.quarantined, []);
+  });
+
+  it("backpressure_bounds_memory", async () => {
+    const hold = gate();
+    const h = harness({ source: { follow: true }, sink: { gate: hold.promise } });
+    commitUsers(h, Array.from({ length: 200 }, (_, i) => String(i)));
+    const small = { ...pipeline, queueCapacity: 6, maxChanges: 2, maxDelayMs: 1 };
+    const stop = new AbortController();
+    const running = run(h, engineOptions({ pipeline: small }), stop.signal);
+    await eventually(() => h.sink.writeCalls === 1, "the first flush is held");
+    await settle(100);
+    // In memory: the held batch (2 changes + their commits), a full queue, one pending push.
+    assert.ok(h.source.pulled <= 4 + 6 + 1, `pulled ${h.source.pulled} of 400 events`);
+    stop.abort();
+    hold.open();
+    const result = await running;
+    assert.equal(result.reason, "stopped");
+    for (const q of h.observer.of("queue")) assert.ok(q.depth <= 6);
+  });
+
+  it("retries_transient_errors_without_counting_them_as_rejections", async () => {
+    const h = harness({
+      sink: { indexes: { users: { seeded: true } }, transientWrites: 3 },
+      builder: { transientBuilds: 2 },
+    });
+    const lsns = commitUsers(h, ["1", "2"]);
+    await run(h, engineOptions({ onError: "stop" }));
+    assert.equal(h.source.confirmedLsn, lsns[1]);
+    assert.deepEqual(h.sink.quarantined, []);
+    const transient = h.observer.of("transient_error");
+    assert.deepEqual(transient.map((t) => t.component), [
+      "builder",
+      "builder",
+      "sink",
+      "sink",
+      "sink",
+    ]);
+    assert.equal(h.sink.writes.length, 1, "one successful flush");
+    assert.ok(h.observer.of("batch_limit").some((e) => e.reason === "congested"));
+  });
+
+  it("resumes_capture_after_a_transient_source_error", async () => {
+    const h = harness({ source: { transientAfterEvents: 3 } });
+    const lsns = commitUsers(h, ["1", "2", "3"]);
+    await run(h);
+    assert.equal(h.source.confirmedLsn, lsns[2]);
+    assert.deepEqual([...h.sink.documents("users").keys()].sort(), ["1", "2", "3"]);
+    assert.equal(h.observer.of("transient_error")[0].component, "source");
+  });
+
+  it("rebuilds_an_index_whose_table_was_truncated", async () => {
+    const h = harness();
+    setRow(h.rows, "users", "1", { n: 1 });
+    setRow(h.rows, "users", "2", { n: 2 });
+    h.source.commit(40n, [change("users", "", 40n, { op: "truncate" })]);
+    await run(h);
+    assert.deepEqual(h.sink.reindexed, ["users"]);
+    assert.deepEqual(h.sink.seeded, ["users"]);
+    assert.equal(h.sink.documents("users").size, 2);
+    assert.equal(h.source.confirmedLsn, 40n);
+    assert.ok(h.builder.scans.every((s) => s.snapshot === undefined), "fresh reads");
+  });
+
+  it("stop_finishes_the_in_flight_batch_and_confirms_it", async () => {
+    const hold = gate();
+    const h = harness({ source: { follow: true }, sink: { gate: hold.promise } });
+    const stop = new AbortController();
+    const options = engineOptions({
+      pipeline: { ...pipeline, maxDelayMs: 1 },
+      shutdownGraceMs: 60_000,
+    });
+    const running = run(h, options, stop.signal, systemClock);
+    commitUsers(h, ["1"], 80n);
+    await eventually(() => h.sink.writeCalls === 1, "flush in flight");
+    stop.abort();
+    commitUsers(h, ["2"], 90n);
+    await settle(5); // the flush outlives the stop request, within the grace period
+    hold.open();
+    const result = await running;
+    assert.equal(result.abandoned, false);
+    assert.deepEqual(h.source.confirms, [80n]);
+    assert.ok(h.source.closed);
+    assert.deepEqual(h.observer.of("phase").map((p) => p.phase), [
+      "starting",
+      "streaming",
+      "stopping",
+      "stopped",
+    ]);
+  });
+
+  it("stop_abandons_the_in_flight_batch_after_the_grace_period_without_confirming", async () => {
+    const h = harness({ source: { follow: true }, sink: { gate: new Promise(() => {}) } });
+    const stop = new AbortController();
+    const options = engineOptions({ pipeline: { ...pipeline, maxDelayMs: 1 }, shutdownGraceMs: 1 });
+    const running = run(h, options, stop.signal, systemClock);
+    commitUsers(h, ["1"], 80n);
+    await eventually(() => h.sink.writeCalls === 1, "flush in flight");
+    stop.abort();
+    const result = await running;
+    assert.equal(result.abandoned, true);
+    assert.deepEqual(h.source.confirms, []);
+    assert.ok(h.source.closed);
+  });
+
+  it("rebuilds_a_seeded_index_into_a_new_generation_when_the_slot_is_new", async () => {
+    const rows = memoryRows("users");
+    setRow(rows, "users", "1", { n: 1 });
+    const h = harness({ rows, source: { slotCreated: true, startLsn: 9n, snapshot: "snap-2" } });
+    await run(h);
+    assert.deepEqual(h.sink.reindexed, ["users"]);
+    assert.deepEqual(h.sink.seeded, ["users"]);
+    assert.equal(h.sink.indexes.get("users")!.generation, 2);
+    assert.equal(h.sink.indexes.get("users")!.docs.get("1")?.version, 9n);
+    assert.ok(h.builder.scans.every((s) => s.snapshot === "snap-2"));
+  });
+
+  it("backfill_rejections_follow_the_index_policy", async () => {
+    for (const onError of ["skip", "stop"] as const) {
+      const rows = memoryRows("users");
+      setRow(rows, "users", "1", { n: 1 });
+      setRow(rows, "users", "2", { n: 2 });
+      const h = harness({
+        rows,
+        source: { startLsn: 3n },
+        sink: {
+          indexes: { users: { seeded: false } },
+          reject: (w) =>
+            w.id === "2" ? { type: "mapper_parsing_exception", reason: "bad" } : undefined,
+        },
+      });
+      const outcome = await run(h, engineOptions({ onError })).then(() => "ok", (e) => e);
+      if (onError === "skip") {
+        assert.equal(outcome, "ok");
+        assert.deepEqual(h.sink.quarantined.map((r) => [r.write.id, r.write.version]), [["2", 3n]]);
+        assert.deepEqual(h.sink.seeded, ["users"]);
+      } else {
+        assert.ok(outcome instanceof DocumentRejectedError && outcome.lsn === 3n);
+        assert.deepEqual(h.sink.seeded, [], "a stopped backfill is not marked seeded");
+      }
+    }
+  });
+
+  it("reports_lifecycle_and_batch_metrics_to_the_observer", async () => {
+    const h = harness();
+    setRow(h.rows, "users", "1", { n: 1 });
+    h.source.commit(
+      30n,
+      [change("users", "1", 30n), change("users", "2", 30n)],
+      new Date(Date.now() - 5),
+    );
+    await run(h);
+    const types = h.observer.events.map((e) => e.type).filter((t) => t !== "changes_captured");
+    assert.deepEqual(types, [
+      "phase",
+      "indexes_ensured",
+      "live_started",
+      "phase",
+      "queue",
+      "batch_committed",
+      "phase",
+    ]);
+    assert.deepEqual(h.observer.of("indexes_ensured")[0].indexes, [
+      { index: "users", generation: 1, seeded: true },
+    ]);
+    assert.equal(h.observer.of("changes_captured").length, 2);
+    const [batch] = h.observer.of("batch_committed");
+    assert.equal(batch.upserts, 1);
+    assert.equal(batch.deletes, 1);
+    assert.equal(batch.confirmedLsn, 30n);
+    assert.equal(batch.caughtUp, true);
+    assert.ok(batch.latencyMs !== undefined && batch.latencyMs >= 0);
+  });
+
+  it("writes_only_enabled_indexes", async () => {
+    const rows = memoryRows("users", "orders");
+    const h = harness({
+      rows,
+      sink: { indexes: { users: { seeded: true }, orders: { seeded: false } } },
+    });
+    setRow(rows, "orders", "7", { total: 1 });
+    h.source.commit(10n, [change("orders", "7", 10n)]);
+    await run(h, engineOptions({ indexes: [index("users"), index("orders", { enabled: false })] }));
+    assert.equal(h.sink.writes.length, 0);
+    assert.deepEqual(h.sink.seeded, []);
+    assert.equal(h.source.confirmedLsn, 10n);
+  });
+});
