@@ -1,6 +1,11 @@
 import { Command } from "@commander-js/extra-typings";
 import { VERSION } from "../version.ts";
 import { globalOptions } from "./global_options.ts";
+import { serviceCommand } from "./service.ts";
+import { checkCommand } from "./check.ts";
+import { schemaCommand } from "./schema.ts";
+import { syncCommand } from "./sync.ts";
+import { dlqCommand } from "./dlq.ts";
 
 /**
  * Builds the `flusso` command line. Commands register themselves here as their capability
@@ -19,6 +24,11 @@ export function buildProgram(): Command {
       `
 Every flag has a FLUSSO_* environment twin (shown as "env:"); a flag wins over its twin.
 Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.`,
-    );
+    )
+    .addCommand(syncCommand())
+    .addCommand(serviceCommand())
+    .addCommand(checkCommand())
+    .addCommand(schemaCommand())
+    .addCommand(dlqCommand());
   return program as unknown as Command;
 }

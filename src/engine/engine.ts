@@ -42,6 +42,40 @@ export interface EnginePorts {
   readonly clock?: Clock;
   /** For backoff jitter; returns [0, 1). */
   readonly random?: () => number;
+  /** Lets operators (HTTP, schedules) ask the running engine for a reindex. */
+  readonly control?: EngineControl;
+}
+
+/** Requests from outside the pipeline, served while the engine runs. */
+export interface EngineControl {
+  /**
+   * Rebuilds `index` into a new generation while the current one keeps serving; resolves once
+   * the rebuild has started. Rejects with `EngineNotRunningError` before start or after stop.
+   */
+  reindex(index: string): Promise<void>;
+}
+
+/** Raised by `EngineControl` when no engine is running to take the request. */
+export class EngineNotRunningError extends Error {
+  constructor(readonly index: string) {
+    super(`cannot reindex "${index}": the pipeline is not running (yet)`);
+    this.name = "EngineNotRunningError";
+  }
+}
+
+/** A control handle to pass in `EnginePorts.control`; it works while that engine runs. */
+export function createEngineControl(): EngineControl & {
+  bind(handler: ((index: string) => Promise<void>) | undefined): void;
+} {
+  let handler: ((index: string) => Promise<void>) | undefined;
+  return {
+    bind(next) {
+      handler = next;
+    },
+    reindex(index) {
+      return handler ? handler(index) : Promise.reject(new EngineNotRunningError(index));
+    },
+  };
 }
 
 /** How a run ended (a failure rejects instead). */
@@ -162,7 +196,7 @@ export async function runEngine(
       jobs.set(job.index, { stop: jobStop, done });
       return done;
     };
-    const reindex = async (index: string) => {
+    const reindex = async (index: string, reason: "truncate" | "requested" = "truncate") => {
       const running = jobs.get(index);
       if (running) {
         // Wait for it, or its last cursor could land on the new generation.
@@ -175,11 +209,16 @@ export async function runEngine(
         "sink.startReindex",
         () => sink.startReindex(index),
       );
-      observer.emit({ type: "reindex_started", index, reason: "truncate" });
+      observer.emit({ type: "reindex_started", index, reason });
       // Rows are read fresh: the exported snapshot predates the TRUNCATE.
       void runJob({ index });
     };
 
+    const control = ports.control as ReturnType<typeof createEngineControl> | undefined;
+    control?.bind?.((index) => {
+      if (!enabled.has(index)) return Promise.reject(new EngineNotRunningError(index));
+      return reindex(index, "requested");
+    });
     const initial = await startBackfills(statuses, opened);
     void Promise.allSettled(initial.map(runJob)).then(() => releaseSnapshot(opened));
 
@@ -192,6 +231,7 @@ export async function runEngine(
   } catch (error) {
     fail(error);
   } finally {
+    (ports.control as ReturnType<typeof createEngineControl> | undefined)?.bind?.(undefined);
     graceTimer.abort();
     if (start) await releaseSnapshot(start);
     await closeQuietly(() => source.close(), "source", "source.close");

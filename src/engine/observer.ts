@@ -47,7 +47,7 @@ export type EngineEvent =
     /** An index is rebuilt into a new generation (a TRUNCATE touched it). */
     readonly type: "reindex_started";
     readonly index: string;
-    readonly reason: "truncate";
+    readonly reason: "truncate" | "requested";
   }
   | {
     readonly type: "live_started";

@@ -1,0 +1,40 @@
+/**
+ * Figure 1 — live drain throughput (and figure 5's live-drain peak RSS). A backlog of ~200k
+ * changes (50% inserts, 35% updates, 15% deletes, 100 per transaction) on the 10-column
+ * `items` table is committed while flusso is stopped; then the time from starting flusso to
+ * its slot's confirmed_flush_lsn reaching the backlog's end. Anchor: pg_recvlogical draining
+ * the same backlog (same publication) to /dev/null. See harness/drain.ts.
+ */
+import { envNumber, scaled } from "./harness/env.ts";
+import { measureDrain } from "./harness/drain.ts";
+import type { Benchmark } from "./harness/suite.ts";
+import {
+  itemsSchemaYaml,
+  itemsSetupSql,
+  loadItemsBacklog,
+  planItemsBacklog,
+  seedItems,
+} from "./harness/workloads.ts";
+
+/** `live_drain`: figure 1 (+ its rows of figures 5 and 7). */
+export const liveDrainBenchmark: Benchmark = {
+  name: "live_drain",
+  run() {
+    const plan = planItemsBacklog(
+      scaled(200_000, 1000),
+      envNumber("FLUSSO_BENCH_TXN_CHANGES", 100),
+    );
+    return measureDrain({
+      label: "live_drain",
+      figure: `1. live drain, items (${plan.changes.toLocaleString("en-US")} changes)`,
+      short: "live drain",
+      setupSql: itemsSetupSql(),
+      tables: ["items"],
+      indexes: { items: itemsSchemaYaml },
+      seed: (db) => seedItems(db.binDir, db.url, plan.existingRows),
+      loadBacklog: (db) => loadItemsBacklog(db.binDir, db.url, plan),
+      changes: plan.changes,
+      floor: 0.5,
+    });
+  },
+};

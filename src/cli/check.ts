@@ -1,0 +1,164 @@
+/**
+ * `flusso check --config F [--offline] [--format human|json]`: validates the config and
+ * prints the resolved index mappings; unless offline, also compares it with the database
+ * (tables, columns, types, keys, publication, replica identity, wal_level, role rights).
+ * Exit 0 clean (warnings allowed), 1 findings with errors, 2 unusable config.
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import process from "node:process";
+import postgres from "postgres";
+import { ConfigErrors } from "../config/errors.ts";
+import { formatErrorsHuman, formatErrorsJson } from "../config/format.ts";
+import { loadConfig } from "../config/load.ts";
+import type { Config } from "../config/model.ts";
+import type { IndexDefinition } from "../engine/ports.ts";
+import { indexMapping } from "../model/mapping.ts";
+import { readTables, serverFacts } from "../postgres/catalog.ts";
+import { clientOptions, describeConnection } from "../postgres/connect.ts";
+import { inspectPublication } from "../postgres/publication.ts";
+import { checkAgainstCatalog, type Finding, tablesOfConfig } from "./check_findings.ts";
+import { ExitCode } from "./exit_codes.ts";
+
+/** Output formats of `flusso check`. */
+export const CHECK_FORMATS = ["human", "json"] as const;
+
+/** Where the command writes and what it reads; injectable for tests. */
+export interface CheckIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  /** stderr is a terminal: excerpts and colour in human error output. */
+  readonly tty: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+const defaultIo = (): CheckIo => ({
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  tty: Boolean(process.stderr.isTTY),
+  env: process.env,
+});
+
+/** Runs the check; returns the exit code. */
+export async function runCheck(
+  options: { config: string; offline: boolean; format: "human" | "json" },
+  io: CheckIo = defaultIo(),
+): Promise<number> {
+  let config: Config;
+  try {
+    config = await loadConfig(options.config, { env: io.env });
+  } catch (error) {
+    if (!(error instanceof ConfigErrors)) throw error;
+    if (options.format === "json") io.out(`${formatErrorsJson(error)}\n`);
+    else io.err(`${formatErrorsHuman(error, { excerpt: io.tty, color: io.tty })}\n`);
+    return ExitCode.Usage;
+  }
+  const mappings = config.indexes.map((index) => definitionOf(config, index.name));
+  const findings = options.offline ? [] : await databaseFindings(config);
+  const errors = findings.filter((f) => f.severity === "error").length;
+  if (options.format === "json") {
+    io.out(`${
+      JSON.stringify(
+        {
+          config: config.file,
+          offline: options.offline,
+          indexes: mappings,
+          findings,
+          errors,
+          warnings: findings.length - errors,
+        },
+        null,
+        2,
+      )
+    }\n`);
+  } else {
+    io.out(humanReport(config, mappings, findings, options.offline));
+  }
+  return errors > 0 ? ExitCode.Failure : ExitCode.Ok;
+}
+
+/** The `check` command. */
+export function checkCommand(io?: CheckIo) {
+  return new Command("check")
+    .description(
+      "validate the config, print the resolved index mappings and, unless --offline, compare " +
+        "it with the database",
+    )
+    .addOption(
+      new Option("-c, --config <file>", "path of flusso.toml").env("FLUSSO_CONFIG")
+        .default("flusso.toml"),
+    )
+    .addOption(
+      new Option("--offline", "do not connect to Postgres").env("FLUSSO_OFFLINE").default(false),
+    )
+    .addOption(
+      new Option("--format <format>", "output format").choices(CHECK_FORMATS).env("FLUSSO_FORMAT")
+        .default("human" as const),
+    )
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 clean (warnings allowed), 1 findings with errors, 2 unusable config.",
+    )
+    .action(async (options) => {
+      process.exitCode = await runCheck(
+        { config: options.config, offline: Boolean(options.offline), format: options.format },
+        io ?? defaultIo(),
+      );
+    });
+}
+
+function definitionOf(config: Config, name: string): IndexDefinition & { sink: string } {
+  const index = config.indexes.find((i) => i.name === name)!;
+  const sink = config.sinks.find((s) => s.name === index.sink)!;
+  return { ...indexMapping(index, sink), sink: sink.name };
+}
+
+async function databaseFindings(config: Config): Promise<Finding[]> {
+  const sql = postgres(clientOptions(config.source.connection, { max: 1 }));
+  try {
+    const tables = await readTables(sql, tablesOfConfig(config));
+    const server = await serverFacts(sql);
+    const publication = await inspectPublication(sql, config.source.publication);
+    return checkAgainstCatalog(config, { server, tables, publication });
+  } catch (error) {
+    return [{
+      severity: "error",
+      code: "connection",
+      message: `cannot inspect ${describeConnection(config.source.connection)}: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    }];
+  } finally {
+    await sql.end({ timeout: 1 }).catch(() => {});
+  }
+}
+
+function humanReport(
+  config: Config,
+  mappings: readonly (IndexDefinition & { sink: string })[],
+  findings: readonly Finding[],
+  offline: boolean,
+): string {
+  const lines: string[] = [`${config.file}: config is valid (${config.indexes.length} indexes)`];
+  for (const m of mappings) {
+    lines.push("", `index ${m.index} → sink ${m.sink} (schema hash ${m.schemaHash})`);
+    lines.push(JSON.stringify(m.body, null, 2));
+  }
+  lines.push("");
+  if (offline) {
+    lines.push("offline: the database was not checked");
+  } else if (findings.length === 0) {
+    lines.push(`database ${describeConnection(config.source.connection)}: no findings`);
+  } else {
+    for (const f of findings) {
+      lines.push(`${f.severity}: ${f.index ? `[${f.index}] ` : ""}${f.message}`);
+      if (f.sql) lines.push(`  fix: ${f.sql}`);
+    }
+    const errors = findings.filter((f) => f.severity === "error").length;
+    lines.push(
+      `${errors} error${errors === 1 ? "" : "s"}, ${findings.length - errors} warning${
+        findings.length - errors === 1 ? "" : "s"
+      }`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,252 @@
+/**
+ * `flusso sync --config F`: the composition root of the pipeline. Loads the config, wires the
+ * Postgres source and document builder, the OpenSearch (or stdout) sinks and the telemetry to
+ * the engine, serves the HTTP surfaces, talks to systemd, and runs until a signal or a fatal
+ * error. `run` is an alias, for configs and units written for flusso 0.15.
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import process from "node:process";
+import postgres from "postgres";
+import { ConfigErrors } from "../config/errors.ts";
+import { formatErrorsHuman } from "../config/format.ts";
+import { loadConfig } from "../config/load.ts";
+import type { Config, IndexConfig, SinkConfig } from "../config/model.ts";
+import { createEngineControl, runEngine } from "../engine/engine.ts";
+import type { EngineIndex } from "../engine/options.ts";
+import type { Sink } from "../engine/ports.ts";
+import { routeSinks } from "../engine/sink_router.ts";
+import { indexMapping } from "../model/mapping.ts";
+import { createOpenSearchSink, type OpenSearchSink } from "../opensearch/sink.ts";
+import { createStdoutSink } from "../opensearch/stdout_sink.ts";
+import { createPostgresChangeSource } from "../postgres/change_source.ts";
+import { clientOptions } from "../postgres/connect.ts";
+import { createPostgresDocumentBuilder } from "../postgres/document_builder.ts";
+import { HttpError, startHttpSurface } from "../ops/http_server.ts";
+import type { Logger } from "../ops/logger.ts";
+import { privateRoutes, publicRoutes } from "../ops/routes.ts";
+import { abortOnShutdownSignals } from "../ops/signals.ts";
+import { createSystemdNotifier } from "../ops/systemd_notify.ts";
+import { createTelemetry } from "../ops/telemetry.ts";
+import { VERSION } from "../version.ts";
+import { ExitCode } from "./exit_codes.ts";
+import { loggerFromGlobals } from "./logging.ts";
+
+/** Options of `flusso sync`. */
+export interface SyncOptions {
+  readonly config: string;
+  readonly skipBackfill: boolean;
+  readonly dryRun: boolean;
+  readonly shutdownGraceMs: number;
+}
+
+/** The `sync` command (and its `run` alias). */
+export function syncCommand() {
+  return new Command("sync")
+    .alias("run")
+    .description("create the indexes, backfill them, then stream every committed change into them")
+    .addOption(
+      new Option("-c, --config <file>", "path of flusso.toml").env("FLUSSO_CONFIG")
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option(
+        "--skip-backfill",
+        "do not backfill unseeded indexes (they receive live changes only)",
+      )
+        .env("FLUSSO_SKIP_BACKFILL"),
+    )
+    .addOption(
+      new Option(
+        "--dry-run",
+        "print NDJSON write operations to stdout instead of writing to OpenSearch",
+      )
+        .env("FLUSSO_DRY_RUN"),
+    )
+    .addOption(
+      new Option("--shutdown-grace <seconds>", "how long a stop waits for the batch in flight")
+        .env("FLUSSO_SHUTDOWN_GRACE").default("10"),
+    )
+    .action(async (options, command) => {
+      const logger = loggerFromGlobals(command.optsWithGlobals());
+      const grace = Number(options.shutdownGrace);
+      if (!Number.isFinite(grace) || grace < 0) {
+        logger.error("--shutdown-grace must be a number of seconds ≥ 0", {
+          value: options.shutdownGrace,
+        });
+        process.exit(ExitCode.Usage);
+      }
+      const code = await runSync({
+        config: options.config,
+        skipBackfill: options.skipBackfill === true,
+        dryRun: options.dryRun === true,
+        shutdownGraceMs: grace * 1000,
+      }, logger);
+      process.exit(code);
+    });
+}
+
+/** Runs the pipeline until stopped; returns the process exit code. */
+export async function runSync(options: SyncOptions, logger: Logger): Promise<number> {
+  let config: Config;
+  try {
+    config = await loadConfig(options.config);
+  } catch (error) {
+    if (!(error instanceof ConfigErrors)) throw error;
+    process.stderr.write(
+      `${formatErrorsHuman(error, { excerpt: Boolean(process.stderr.isTTY) })}\n`,
+    );
+    return ExitCode.Usage;
+  }
+  const indexes = config.indexes.filter((i) => i.enabled);
+  if (indexes.length === 0) {
+    logger.error("no enabled index in the config: nothing to sync", { config: options.config });
+    return ExitCode.Usage;
+  }
+
+  const shutdown = abortOnShutdownSignals();
+  const notifier = createSystemdNotifier({ logger });
+  const telemetry = createTelemetry({ logger, version: VERSION });
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const control = createEngineControl();
+  try {
+    const sql = postgres(
+      clientOptions(config.source.connection, { max: 8, applicationName: "flusso" }),
+    );
+    cleanups.push(() => sql.end({ timeout: 5 }));
+    const builder = await createPostgresDocumentBuilder({ sql, indexes, logger });
+    const source = createPostgresChangeSource({
+      connection: config.source.connection,
+      slot: config.source.slot,
+      publication: config.source.publication,
+      managePublication: config.source.managePublication,
+      tables: builder.tablesOf(),
+      heartbeatMs: config.source.heartbeatMs,
+      logger,
+    });
+    const { sink, openSearchSinks } = buildSink(config, indexes, options.dryRun, logger);
+
+    const pub = await startHttpSurface({
+      name: "public",
+      address: config.server.publicAddress,
+      routes: publicRoutes(telemetry.publicProviders()),
+      logger,
+    });
+    cleanups.push(() => pub.close());
+    if (config.server.token) {
+      const priv = await startHttpSurface({
+        name: "private",
+        address: config.server.privateAddress,
+        auth: { token: config.server.token },
+        routes: privateRoutes({
+          indexes: () => telemetry.status.document({ version: VERSION }),
+          reindex: async (index) => {
+            if (!indexes.some((i) => i.name === index)) {
+              throw new HttpError(404, `no enabled index named "${index}"`);
+            }
+            await control.reindex(index);
+            return { index, reindex: "started" };
+          },
+          dlq: async ({ index, limit }) => {
+            const all = [...new Set(openSearchSinks.values())];
+            const lists = await Promise.all(all.map((s) => s.dlq.list({ index, limit })));
+            return lists.flat().slice(0, limit);
+          },
+        }),
+        logger,
+      });
+      cleanups.push(() => priv.close());
+    }
+    logger.info("flusso started", {
+      version: VERSION,
+      status: `${pub.url}/status`,
+      indexes: indexes.length,
+    });
+
+    const lagTimer = setInterval(() => {
+      source.lag().then((sample) => telemetry.recordSlot(sample)).catch((error) =>
+        logger.debug("slot lag sample failed", { error })
+      );
+    }, 10_000);
+    lagTimer.unref?.();
+    cleanups.push(() => clearInterval(lagTimer));
+
+    let announced = false;
+    const stopWatchdog = notifier.startWatchdog(() => telemetry.status.isReady());
+    cleanups.push(stopWatchdog);
+    const observer = {
+      emit(event: Parameters<typeof telemetry.observer.emit>[0]) {
+        telemetry.observer.emit(event);
+        if (event.type === "live_started" && !announced) {
+          announced = true;
+          void notifier.ready("streaming changes");
+        }
+      },
+    };
+
+    const result = await runEngine(
+      { source, builder, sink, observer, control },
+      {
+        pipeline: config.pipeline,
+        onError: config.onError,
+        indexes: indexes.map((i): EngineIndex => ({
+          name: i.name,
+          enabled: i.enabled,
+          onError: i.onError,
+          definition: indexMapping(i, sinkConfigOf(config, i)),
+        })),
+        skipBackfill: options.skipBackfill,
+        shutdownGraceMs: options.shutdownGraceMs,
+      },
+      shutdown.signal,
+    );
+    void notifier.stopping("stopping");
+    logger.info("flusso stopped", {
+      reason: result.reason,
+      batches: result.batches,
+      changes: result.changes,
+      abandoned: result.abandoned,
+    });
+    return ExitCode.Ok;
+  } catch (error) {
+    logger.error("flusso failed", { error });
+    return ExitCode.Failure;
+  } finally {
+    shutdown.dispose();
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        logger.debug("cleanup failed", { error });
+      }
+    }
+  }
+}
+
+function sinkConfigOf(config: Config, index: IndexConfig): SinkConfig {
+  const sink = config.sinks.find((s) => s.name === index.sink);
+  if (!sink) {
+    throw new Error(`index "${index.name}" names sink "${index.sink}", which is not configured`);
+  }
+  return sink;
+}
+
+function buildSink(
+  config: Config,
+  indexes: readonly IndexConfig[],
+  dryRun: boolean,
+  logger: Logger,
+) {
+  const bySinkName = new Map<string, Sink>();
+  const openSearchSinks = new Map<string, OpenSearchSink>();
+  for (const sinkConfig of config.sinks) {
+    if (dryRun || sinkConfig.type === "stdout") {
+      bySinkName.set(sinkConfig.name, createStdoutSink({ name: sinkConfig.name }));
+    } else {
+      const sink = createOpenSearchSink({ config: sinkConfig, prefix: config.prefix, logger });
+      bySinkName.set(sinkConfig.name, sink);
+      for (const i of indexes) if (i.sink === sinkConfig.name) openSearchSinks.set(i.name, sink);
+    }
+  }
+  const routes = new Map(indexes.map((i) => [i.name, bySinkName.get(i.sink)!]));
+  return { sink: routeSinks(routes), openSearchSinks };
+}

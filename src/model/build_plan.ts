@@ -1,0 +1,312 @@
+/**
+ * The build statement of one index: given the root keys of a chunk as text arrays, it builds
+ * every document server-side in one round trip (`json_build_object`, correlated `json_agg`
+ * subqueries for to-many relations, scalar subqueries for to-one relations and aggregates).
+ *
+ *   SELECT k._fl_k1, …, CASE WHEN t0.<pk> IS NULL THEN NULL ELSE <document> END::text
+ *   FROM unnest($1::text[], …) AS k(_fl_k1, …)
+ *   LEFT JOIN <root> t0 ON t0.<pk> = k._fl_k1::<type> AND <not soft-deleted> AND <filters>
+ *
+ * A key whose row is missing, soft-deleted or filtered out comes back with a NULL document:
+ * a delete. The document is returned as text (see scalar_sql.ts for why numbers are exact).
+ * `json_build_object` takes at most 100 arguments, so objects with more than 50 fields are
+ * built in groups of 50 and merged with jsonb `||` (key order is not significant in JSON).
+ */
+import type {
+  AggregateField,
+  Field,
+  IndexConfig,
+  RelationField,
+  ScalarType,
+  TableRef,
+} from "../config/model.ts";
+import { quoteIdent, quoteLiteral, quoteTable } from "../postgres/identifiers.ts";
+import type { ColumnCatalog, ValueKind } from "./column_types.ts";
+import { ModelShapeError } from "./errors.ts";
+import { filtersSql } from "./filter_sql.ts";
+import { columnValueSql, jsonOfKind } from "./scalar_sql.ts";
+import { type ParamValue, SqlParams } from "./sql_params.ts";
+
+/** Most key/value pairs one json_build_object call takes (100 arguments). */
+export const MAX_PAIRS = 50;
+
+/** The prepared build statement of one index. */
+export interface BuildPlan {
+  readonly index: string;
+  /** Number of root key columns: parameters $1..$n are their text arrays. */
+  readonly keyColumns: number;
+  readonly sql: string;
+  /** The values of the parameters after the key arrays (filters, defaults, constants). */
+  readonly params: readonly ParamValue[];
+}
+
+interface Scope {
+  readonly alias: string;
+  readonly table: TableRef;
+  /** The primary key of the row the alias stands for (for relations that hang below it). */
+  readonly key: readonly string[];
+  readonly path: string;
+}
+
+interface Context {
+  readonly index: string;
+  readonly catalog: ColumnCatalog;
+  readonly params: SqlParams;
+  aliases: number;
+}
+
+/** Plans the build statement of `index`. Throws UnknownColumnError / ModelShapeError. */
+export function buildPlan(index: IndexConfig, catalog: ColumnCatalog): BuildPlan {
+  const model = index.model;
+  const params = new SqlParams();
+  for (const _ of model.primaryKey) params.add(null);
+  const ctx: Context = { index: index.name, catalog, params, aliases: 1 };
+  const root: Scope = { alias: "t0", table: model.table, key: model.primaryKey, path: "" };
+  const keyNames = model.primaryKey.map((_, i) => `_fl_k${i + 1}`);
+  const join = model.primaryKey.map((col, i) =>
+    `t0.${quoteIdent(col)} = k.${keyNames[i]}::${catalog.column(model.table, col).castType}`
+  );
+  if (model.softDelete) {
+    const marker = catalog.column(model.table, model.softDelete.column);
+    const col = `t0.${quoteIdent(model.softDelete.column)}`;
+    join.push(marker.kind === "bool" && !marker.array ? `${col} IS NOT TRUE` : `${col} IS NULL`);
+  }
+  if (model.filters.length > 0) {
+    join.push(filtersSql(model.filters, "t0", model.table, catalog, params, {
+      index: index.name,
+      path: "",
+    }));
+  }
+  const document = objectSql(model.fields, root, ctx);
+  const sql = [
+    `SELECT ${keyNames.map((k) => `k.${k}`).join(", ")},`,
+    `  CASE WHEN t0.${
+      quoteIdent(model.primaryKey[0])
+    } IS NULL THEN NULL ELSE ${document} END::text AS _fl_doc`,
+    `FROM unnest(${keyNames.map((_, i) => `$${i + 1}::text[]`).join(", ")}) AS k(${
+      keyNames.join(", ")
+    })`,
+    `LEFT JOIN ${quoteTable(model.table)} t0 ON ${join.join(" AND ")}`,
+  ].join("\n");
+  return {
+    index: index.name,
+    keyColumns: model.primaryKey.length,
+    sql,
+    params: params.values.slice(model.primaryKey.length),
+  };
+}
+
+function objectSql(fields: readonly Field[], scope: Scope, ctx: Context): string {
+  const pairs = fields.map((f) => `${quoteLiteral(f.name)}, ${fieldSql(f, scope, ctx)}`);
+  if (pairs.length <= MAX_PAIRS) return `json_build_object(${pairs.join(", ")})`;
+  const groups: string[] = [];
+  for (let i = 0; i < pairs.length; i += MAX_PAIRS) {
+    groups.push(`json_build_object(${pairs.slice(i, i + MAX_PAIRS).join(", ")})::jsonb`);
+  }
+  return `(${groups.join(" || ")})::json`;
+}
+
+function fieldSql(field: Field, scope: Scope, ctx: Context): string {
+  const col = (name: string) => `${scope.alias}.${quoteIdent(name)}`;
+  switch (field.kind) {
+    case "scalar": {
+      const type = ctx.catalog.column(scope.table, field.column);
+      const value = columnValueSql(col(field.column), type, field.type, field.transforms);
+      if (field.default === undefined || field.default === null) return value;
+      return `coalesce(${value}, ${ctx.params.add(JSON.stringify(field.default))}::text::json)`;
+    }
+    case "object":
+      return objectSql(field.fields, { ...scope, path: `${scope.path}${field.name}.` }, ctx);
+    case "map": {
+      const type = ctx.catalog.column(scope.table, field.column);
+      return columnValueSql(col(field.column), type, "json", []);
+    }
+    case "geo":
+      return geoSql(field, scope, ctx);
+    case "constant":
+      return `${ctx.params.add(JSON.stringify(field.value))}::text::json`;
+    case "aggregate":
+      return aggregateSql(field, scope, ctx);
+    default:
+      return relationSql(field, scope, ctx);
+  }
+}
+
+function geoSql(
+  field: Extract<Field, { kind: "geo" }>,
+  scope: Scope,
+  ctx: Context,
+): string {
+  const col = (name: string) => `${scope.alias}.${quoteIdent(name)}`;
+  if (field.lat !== undefined && field.lon !== undefined) {
+    const lat = ctx.catalog.column(scope.table, field.lat);
+    const lon = ctx.catalog.column(scope.table, field.lon);
+    return `CASE WHEN ${col(field.lat)} IS NULL OR ${col(field.lon)} IS NULL THEN NULL ` +
+      `ELSE json_build_object('lat', ${jsonOfKind(col(field.lat), lat.kind)}, 'lon', ${
+        jsonOfKind(col(field.lon), lon.kind)
+      }) END`;
+  }
+  if (field.column !== undefined) {
+    const type = ctx.catalog.column(scope.table, field.column);
+    return columnValueSql(col(field.column), type, "keyword", []);
+  }
+  throw new ModelShapeError(
+    ctx.index,
+    `field ${scope.path}${field.name}`,
+    "geo needs lat+lon or column",
+  );
+}
+
+/** FROM + WHERE of the related rows of `field` below the row of `scope`, aliased `r`. */
+function relatedFrom(
+  field: RelationField | AggregateField,
+  scope: Scope,
+  r: string,
+  ctx: Context,
+): string {
+  const path = `${scope.path}${field.name}`;
+  const conditions: string[] = [];
+  let from = `${quoteTable(field.table)} ${r}`;
+  if (field.kind === "belongs_to") {
+    const column = field.column ?? [];
+    field.primaryKey.forEach((pk, i) =>
+      conditions.push(`${r}.${quoteIdent(pk)} = ${scope.alias}.${quoteIdent(column[i])}`)
+    );
+  } else if (field.through) {
+    const j = `${r}j`;
+    const t = field.through;
+    from = `${quoteTable(t.table)} ${j} JOIN ${from} ON ${r}.${
+      quoteIdent(field.primaryKey[0])
+    } = ${j}.${quoteIdent(t.rightKey)}`;
+    conditions.push(`${j}.${quoteIdent(t.leftKey)} = ${scope.alias}.${quoteIdent(scope.key[0])}`);
+  } else {
+    const fk = field.foreignKey ?? [];
+    if (fk.length !== scope.key.length) {
+      throw new ModelShapeError(
+        ctx.index,
+        `field ${path}`,
+        "foreign_key arity differs from the parent key",
+      );
+    }
+    fk.forEach((c, i) =>
+      conditions.push(`${r}.${quoteIdent(c)} = ${scope.alias}.${quoteIdent(scope.key[i])}`)
+    );
+  }
+  if (field.filters.length > 0) {
+    conditions.push(
+      filtersSql(field.filters, r, field.table, ctx.catalog, ctx.params, {
+        index: ctx.index,
+        path,
+      }),
+    );
+  }
+  return `FROM ${from} WHERE ${conditions.join(" AND ")}`;
+}
+
+function orderSql(field: RelationField, r: string): string {
+  // Ties (and everything without order_by) fall back to the primary key: documents are
+  // deterministic, so a rebuild of an unchanged row yields the same document.
+  const parts = field.orderBy.map((o) =>
+    `${r}.${quoteIdent(o.column)} ${o.direction === "desc" ? "DESC" : "ASC"}`
+  );
+  for (const pk of field.primaryKey) parts.push(`${r}.${quoteIdent(pk)} ASC`);
+  return parts.join(", ");
+}
+
+function relationSql(field: RelationField, scope: Scope, ctx: Context): string {
+  const r = `t${ctx.aliases++}`;
+  const inner: Scope = {
+    alias: r,
+    table: field.table,
+    key: field.primaryKey,
+    path: `${scope.path}${field.name}.`,
+  };
+  const from = relatedFrom(field, scope, r, ctx);
+  const object = objectSql(field.fields, inner, ctx);
+  if (field.kind === "belongs_to") return `(SELECT ${object} ${from} LIMIT 1)`;
+  if (field.kind === "has_one") {
+    return `(SELECT ${object} ${from} ORDER BY ${orderSql(field, r)} LIMIT 1)`;
+  }
+  const limit = field.limit === undefined
+    ? ""
+    : ` LIMIT ${positiveInteger(field.limit, ctx, inner.path)}`;
+  const order = orderSql(field, r);
+  return `(SELECT coalesce(json_agg(${r}s._fl_d ORDER BY ${r}s._fl_n), '[]'::json) FROM ` +
+    `(SELECT ${object} AS _fl_d, row_number() OVER (ORDER BY ${order}) AS _fl_n ${from} ` +
+    `ORDER BY ${order}${limit}) ${r}s)`;
+}
+
+function positiveInteger(n: number, ctx: Context, path: string): number {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new ModelShapeError(
+      ctx.index,
+      `field ${path}`,
+      `limit must be a non-negative integer, got ${n}`,
+    );
+  }
+  return n;
+}
+
+/** The kind an aggregate returns before `value_type` applies. */
+function aggregateKind(fn: AggregateField["fn"], column: ValueKind): ValueKind {
+  switch (fn) {
+    case "sum":
+      return column === "int2" || column === "int4"
+        ? "int8"
+        : column === "int8" || column === "numeric"
+        ? "numeric"
+        : column;
+    case "avg":
+      return "float8";
+    default:
+      return column;
+  }
+}
+
+function valueTypeCast(
+  valueType: ScalarType | undefined,
+): { cast: string; kind: ValueKind } | undefined {
+  switch (valueType) {
+    case "double":
+    case "float":
+      return { cast: "float8", kind: "float8" };
+    case "short":
+    case "integer":
+    case "long":
+    case "decimal":
+      return { cast: "numeric", kind: "numeric" };
+    default:
+      return undefined;
+  }
+}
+
+function aggregateSql(field: AggregateField, scope: Scope, ctx: Context): string {
+  const r = `t${ctx.aliases++}`;
+  const from = relatedFrom(field, scope, r, ctx);
+  const path = `${scope.path}${field.name}`;
+  if (field.fn === "count") return `(SELECT to_json(count(*)) ${from})`;
+  if (field.fn === "ids") {
+    const texts = field.primaryKey.map((pk) => `format('%s', ${r}.${quoteIdent(pk)})`);
+    const id = texts.length === 1
+      ? texts[0]
+      : `'[' || concat_ws(',', ${texts.map((t) => `to_json(${t})::text`).join(", ")}) || ']'`;
+    const order = field.primaryKey.map((pk) => `${r}.${quoteIdent(pk)}`).join(", ");
+    return `(SELECT coalesce(json_agg(to_json(${id}) ORDER BY ${order}), '[]'::json) ${from})`;
+  }
+  if (field.column === undefined) {
+    throw new ModelShapeError(ctx.index, `field ${path}`, `${field.fn} needs \`column\``);
+  }
+  const column = ctx.catalog.column(field.table, field.column);
+  let expr = `${field.fn}(${r}.${quoteIdent(field.column)})`;
+  let kind = aggregateKind(field.fn, column.kind);
+  // An empty sum is 0, not "no value"; min/max/avg of nothing stay null.
+  if (field.fn === "sum") expr = `coalesce(${expr}, 0)`;
+  const override = field.fn === "avg"
+    ? { cast: "float8", kind: "float8" as const }
+    : valueTypeCast(field.valueType);
+  if (override) {
+    expr = `(${expr})::${override.cast}`;
+    kind = override.kind;
+  }
+  return `(SELECT ${jsonOfKind(expr, kind)} ${from})`;
+}

@@ -1,0 +1,89 @@
+/**
+ * SQL expressions that turn one column value into its JSON form, per Postgres type. The rules
+ * (the oracle in tests/support/oracle.ts implements the same rules independently):
+ *
+ * - int2/int4 → JSON number. int8 → number when |v| ≤ 2^53−1, else a JSON *string* of its
+ *   digits: JavaScript (and the client's JSON.parse) cannot hold larger integers exactly, and
+ *   OpenSearch coerces numeric strings into `long` fields, so nothing is lost end to end.
+ * - numeric → number when it has at most 15 significant digits (every such decimal survives a
+ *   trip through a double), else the exact decimal text as a string (same coercion argument).
+ * - float4/float8 → number. NaN and ±Infinity (also numeric's) → null: JSON cannot carry them
+ *   and OpenSearch numeric fields reject them, so they index as "no value".
+ * - timestamptz → RFC 3339 in UTC with `Z` (`2024-01-01T00:00:00.123456Z`, fraction only when
+ *   non-zero), independent of the session's TimeZone. timestamp → the same without offset.
+ *   date → `YYYY-MM-DD`. ±infinity → null (OpenSearch dates cannot hold them).
+ * - bytea → base64 (no line breaks). json/jsonb → the JSON value itself. bool → true/false.
+ * - everything else (text, varchar, citext, enums, domains over them, uuid, inet, interval…)
+ *   → its text output as a string.
+ * - arrays of any of these → JSON arrays (multi-dimensional arrays flattened), element by element.
+ *
+ * Known limit: numbers *inside* json/jsonb values are parsed by JavaScript's JSON.parse and so
+ * lose precision beyond 2^53 (the document model cannot know their meaning).
+ */
+import type { ScalarType } from "../config/model.ts";
+import type { ColumnType, ValueKind } from "./column_types.ts";
+
+/** Largest integer a double holds exactly. */
+export const MAX_SAFE = "9007199254740991";
+
+/** JSON of a scalar (non-array) SQL expression of kind `kind`. */
+export function jsonOfKind(expr: string, kind: ValueKind): string {
+  switch (kind) {
+    case "int2":
+    case "int4":
+    case "bool":
+    case "json":
+      return `to_json(${expr})`;
+    case "jsonb":
+      return `(${expr})::json`;
+    case "int8":
+      return `CASE WHEN ${expr} BETWEEN -${MAX_SAFE} AND ${MAX_SAFE} THEN to_json(${expr}) ` +
+        `ELSE to_json((${expr})::text) END`;
+    case "numeric":
+      return `CASE WHEN ${expr} IN ('NaN', 'Infinity', '-Infinity') THEN NULL ` +
+        `WHEN length(regexp_replace(trim_scale(abs(${expr}))::text, '^[0.]+|\\.', '', 'g')) <= 15 ` +
+        `THEN to_json(${expr}) ELSE to_json((${expr})::text) END`;
+    case "float4":
+    case "float8":
+      return `CASE WHEN ${expr} IN ('NaN', 'Infinity', '-Infinity') THEN NULL ELSE to_json(${expr}) END`;
+    case "timestamptz":
+      return `CASE WHEN isfinite(${expr}) THEN ` +
+        `to_json((to_json((${expr}) AT TIME ZONE 'UTC') #>> '{}') || 'Z') END`;
+    case "timestamp":
+    case "date":
+      return `CASE WHEN isfinite(${expr}) THEN to_json(${expr}) END`;
+    case "bytea":
+      return `to_json(translate(encode(${expr}, 'base64'), E'\\n', ''))`;
+    case "point":
+      return `CASE WHEN ${expr} IS NOT NULL THEN ` +
+        `json_build_object('lat', (${expr})[1], 'lon', (${expr})[0]) END`;
+    case "text":
+      return `to_json((${expr})::text)`;
+  }
+}
+
+/**
+ * JSON of a column value for a scalar field of `fieldType` with `transforms`. Arrays map
+ * element-wise; transforms turn the value into text first.
+ */
+export function columnValueSql(
+  expr: string,
+  type: ColumnType,
+  fieldType: ScalarType,
+  transforms: readonly ("lowercase" | "trim")[],
+): string {
+  const element = (e: string): string => {
+    if (transforms.length > 0) {
+      let text = `(${e})::text`;
+      for (const t of transforms) text = t === "lowercase" ? `lower(${text})` : `btrim(${text})`;
+      return `to_json(${text})`;
+    }
+    // A json field over a text column holds JSON text: parse it.
+    if (fieldType === "json" && type.kind === "text") return `(${e})::json`;
+    return jsonOfKind(e, type.kind);
+  };
+  if (!type.array) return element(expr);
+  return `CASE WHEN ${expr} IS NULL THEN NULL ELSE (SELECT coalesce(json_agg(${
+    element("_fl_u._fl_e")
+  } ORDER BY _fl_u._fl_o), '[]'::json) FROM unnest(${expr}) WITH ORDINALITY AS _fl_u(_fl_e, _fl_o)) END`;
+}

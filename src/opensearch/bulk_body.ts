@@ -1,0 +1,82 @@
+/**
+ * The NDJSON text of `_bulk` operations. The body is written here, not by the client, because
+ * versions are commit LSNs (unsigned 64-bit) that a JS number cannot hold exactly: the version
+ * is printed from the bigint as a bare JSON integer.
+ */
+import { Buffer } from "node:buffer";
+import type { SinkWrite } from "../engine/ports.ts";
+
+/** Anything the bulk writer can send: NDJSON lines (each ending in `\n`) and their size. */
+export interface BulkItem {
+  /** Action line plus source line for an index, action line only for a delete. */
+  readonly text: string;
+  /** UTF-8 size of `text`, for chunking by bytes. */
+  readonly bytes: number;
+  /** A delete of a missing document counts as success. */
+  readonly isDelete: boolean;
+}
+
+/** One versioned operation of a sink write against one concrete index. */
+export interface BulkOperation extends BulkItem {
+  /** The concrete index the operation targets. */
+  readonly target: string;
+  /** The write it carries out (several operations may share one write: dual writes). */
+  readonly write: SinkWrite;
+}
+
+/** A plain write without versioning (dead letters, meta records). */
+export interface PlainWrite {
+  readonly target: string;
+  readonly id: string;
+  readonly document: Readonly<Record<string, unknown>> | null;
+}
+
+/** The largest external version OpenSearch accepts (a Java long). */
+const MAX_VERSION = (1n << 63n) - 1n;
+
+/**
+ * The operation that writes `write` into `target` with `version_type=external_gte` and the
+ * commit LSN as version: an older write never overwrites a newer one, an equal one re-applies.
+ */
+export function versionedOperation(target: string, write: SinkWrite): BulkOperation {
+  if (write.version < 0n || write.version > MAX_VERSION) {
+    throw new RangeError(
+      `version ${write.version} of ${write.index}/${write.id} is outside OpenSearch's range 0..2^63-1`,
+    );
+  }
+  const kind = write.document === null ? "delete" : "index";
+  // JSON.stringify escapes index and id; the version is spliced in as digits of the bigint.
+  const action = `{"${kind}":{"_index":${JSON.stringify(target)},"_id":${
+    JSON.stringify(write.id)
+  },"version":${write.version.toString(10)},"version_type":"external_gte"}}\n`;
+  const text = write.document === null ? action : `${action}${JSON.stringify(write.document)}\n`;
+  return {
+    target,
+    write,
+    text,
+    bytes: Buffer.byteLength(text, "utf8"),
+    isDelete: write.document === null,
+  };
+}
+
+/** An unversioned index or delete (internal records: dead letters). */
+export function plainOperation(write: PlainWrite): BulkItem & { readonly id: string } {
+  const kind = write.document === null ? "delete" : "index";
+  const action = `{"${kind}":{"_index":${JSON.stringify(write.target)},"_id":${
+    JSON.stringify(write.id)
+  }}}\n`;
+  const text = write.document === null ? action : `${action}${JSON.stringify(write.document)}\n`;
+  return {
+    id: write.id,
+    text,
+    bytes: Buffer.byteLength(text, "utf8"),
+    isDelete: write.document === null,
+  };
+}
+
+/** Joins operations into one `_bulk` body. */
+export function bulkBody(operations: readonly { readonly text: string }[]): string {
+  let body = "";
+  for (const op of operations) body += op.text;
+  return body;
+}

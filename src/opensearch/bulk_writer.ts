@@ -1,0 +1,138 @@
+/**
+ * Sends bulk items until each is written or refused for good. Request-level failures (network,
+ * timeout, 429, 5xx) and per-item 429/503 are retried with capped exponential backoff and
+ * jitter; when retries run out the whole call fails with `TransientSinkError`, so nothing is
+ * reported written that was not.
+ */
+import { TransientSinkError } from "../engine/ports.ts";
+import type { Logger } from "../ops/logger.ts";
+import { silentLogger } from "../ops/logger.ts";
+import { bulkBody, type BulkItem } from "./bulk_body.ts";
+import { classifyBulkResponse } from "./bulk_response.ts";
+import { chunkByLimits, type ChunkLimits } from "./chunker.ts";
+import { SinkRequestError } from "./errors.ts";
+import {
+  backoffDelay,
+  type BackoffPolicy,
+  classifyRequestError,
+  DEFAULT_BACKOFF,
+} from "./retry.ts";
+
+/** Sends one `_bulk` body; resolves with the parsed response body, rejects with the client's error. */
+export type BulkSend = (body: string, options: { readonly refresh: boolean }) => Promise<unknown>;
+
+/** How the writer sends and retries. */
+export interface BulkWriterOptions {
+  readonly send: BulkSend;
+  readonly limits: ChunkLimits;
+  /** Retries per request after the first attempt; then `TransientSinkError`. */
+  readonly maxRetries: number;
+  readonly backoff?: BackoffPolicy;
+  readonly random?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly logger?: Logger;
+}
+
+/** An item refused for good. */
+export interface ItemFailure<T extends BulkItem> {
+  readonly item: T;
+  readonly type: string;
+  readonly reason: string;
+}
+
+/** Type given to a document alone larger than the cluster's `http.max_content_length`. */
+export const TOO_LARGE_TYPE = "request_too_large";
+
+/**
+ * Writes `items` in chunks (in order) and returns the ones refused for good. Throws
+ * `TransientSinkError` when a chunk still fails after `maxRetries` retries and
+ * `SinkRequestError` when OpenSearch refuses a request for a reason a retry cannot fix.
+ */
+export async function writeBulk<T extends BulkItem>(
+  items: readonly T[],
+  refresh: boolean,
+  options: BulkWriterOptions,
+): Promise<ItemFailure<T>[]> {
+  const failures: ItemFailure<T>[] = [];
+  for (const chunk of chunkByLimits(items, options.limits)) {
+    failures.push(...await writeChunk(chunk, refresh, options));
+  }
+  return failures;
+}
+
+async function writeChunk<T extends BulkItem>(
+  chunk: readonly T[],
+  refresh: boolean,
+  options: BulkWriterOptions,
+): Promise<ItemFailure<T>[]> {
+  const logger = options.logger ?? silentLogger;
+  const random = options.random ?? Math.random;
+  const sleep = options.sleep ?? defaultSleep;
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  const failures: ItemFailure<T>[] = [];
+  let pending: readonly T[] = chunk;
+  let attempt = 0;
+  let lastProblem = "";
+  while (pending.length > 0) {
+    if (attempt > 0) {
+      if (attempt > options.maxRetries) {
+        throw new TransientSinkError(
+          `bulk write of ${pending.length} item(s) still failing after ${options.maxRetries} retries: ${lastProblem}`,
+        );
+      }
+      const delay = backoffDelay(attempt - 1, backoff, random);
+      logger.warn("retrying bulk write", {
+        items: pending.length,
+        attempt,
+        delayMs: delay,
+        problem: lastProblem,
+      });
+      await sleep(delay);
+    }
+    attempt++;
+    let response: unknown;
+    try {
+      response = await options.send(bulkBody(pending), { refresh });
+    } catch (error) {
+      const failure = classifyRequestError(error);
+      if (failure.kind === "too_large") {
+        // Split until the one document that is too large stands alone, then refuse it.
+        if (pending.length === 1) {
+          failures.push({
+            item: pending[0],
+            type: TOO_LARGE_TYPE,
+            reason: `the document (${
+              pending[0].bytes
+            } bytes) exceeds the cluster's http.max_content_length`,
+          });
+          return failures;
+        }
+        const half = Math.ceil(pending.length / 2);
+        failures.push(...await writeChunk(pending.slice(0, half), refresh, options));
+        failures.push(...await writeChunk(pending.slice(half), refresh, options));
+        return failures;
+      }
+      if (failure.kind === "fatal") {
+        throw new SinkRequestError("bulk write", failure.status, failure.message, { cause: error });
+      }
+      lastProblem = failure.message;
+      continue;
+    }
+    const outcomes = classifyBulkResponse(response, pending);
+    const again: T[] = [];
+    outcomes.forEach((outcome, i) => {
+      if (outcome.kind === "retry") {
+        again.push(pending[i]);
+        lastProblem = `${outcome.type}: ${outcome.reason}`;
+      } else if (outcome.kind === "rejected") {
+        failures.push({ item: pending[i], type: outcome.type, reason: outcome.reason });
+      }
+    });
+    pending = again;
+  }
+  return failures;
+}
+
+function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

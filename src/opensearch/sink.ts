@@ -1,0 +1,131 @@
+/**
+ * The OpenSearch sink: the engine's `Sink` port over the official client. Writes go through
+ * the bulk writer to every live generation of their index (the serving one and the one being
+ * built); the lifecycle keeps generations, aliases and meta records; rejections can be
+ * quarantined in the dead-letter store.
+ */
+import type { Client } from "@opensearch-project/opensearch";
+import type { SinkConfig } from "../config/model.ts";
+import type { Rejection, Sink, SinkWrite } from "../engine/ports.ts";
+import { type Logger, silentLogger } from "../ops/logger.ts";
+import { type BulkOperation, versionedOperation } from "./bulk_body.ts";
+import { type BulkWriterOptions, writeBulk } from "./bulk_writer.ts";
+import { createClient } from "./client.ts";
+import { createDeadLetters, type DeadLetters } from "./dead_letters.ts";
+import { createLifecycle } from "./lifecycle.ts";
+import { createMetaStore } from "./meta_store.ts";
+import { deadLetterIndexName, metaIndexName } from "./naming.ts";
+import { createRwLock } from "./rw_lock.ts";
+
+/** Options of `createOpenSearchSink`. */
+export interface OpenSearchSinkOptions {
+  readonly config: SinkConfig;
+  /** `Config.prefix`: prepended to every index, alias and internal index name. */
+  readonly prefix: string;
+  readonly logger?: Logger;
+  /** Jitter source for retries (tests pass a fixed one). */
+  readonly random?: () => number;
+  /** How retries wait (tests pass one that does not). */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** The OpenSearch sink, with its client and dead-letter store for the CLI. */
+export type OpenSearchSink = Sink & { readonly client: Client; readonly dlq: DeadLetters };
+
+/** Creates the sink; nothing is contacted until `ensure`. */
+export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearchSink {
+  const { config, prefix } = options;
+  const logger = (options.logger ?? silentLogger).child({ sink: config.name });
+  const client = createClient(config);
+  const writer: Omit<BulkWriterOptions, "send"> = {
+    limits: { batchSize: config.batchSize, maxBytes: config.maxBytes },
+    maxRetries: config.maxRetries,
+    random: options.random,
+    sleep: options.sleep,
+    logger,
+  };
+  const meta = createMetaStore(client, metaIndexName(prefix));
+  const lifecycle = createLifecycle({
+    client,
+    meta,
+    logger,
+    settings: {
+      prefix,
+      refreshInterval: config.refreshInterval,
+      numberOfShards: config.numberOfShards,
+      numberOfReplicas: config.numberOfReplicas,
+    },
+  });
+  const dlq = createDeadLetters({ client, dlqIndex: deadLetterIndexName(prefix), writer });
+  const lock = createRwLock();
+  let closing: Promise<void> | undefined;
+  const send: BulkWriterOptions["send"] = async (body, { refresh }) => {
+    const response = await client.bulk(
+      { body, ...(refresh ? { refresh: "wait_for" } : {}) } as never,
+    );
+    return response.body;
+  };
+
+  const write = async (
+    writes: readonly SinkWrite[],
+    caughtUp: boolean,
+  ): Promise<readonly Rejection[]> => {
+    const serving: BulkOperation[] = [];
+    const building: BulkOperation[] = [];
+    const current = new Set<string>();
+    for (const w of writes) {
+      for (const target of lifecycle.targets(w.index)) {
+        (target.serving ? serving : building).push(versionedOperation(target.name, w));
+        if (target.current) current.add(target.name);
+      }
+    }
+    // Only the serving generation needs visibility; a generation being built has refresh off
+    // (`wait_for` would wait for a refresh that never comes) and becomes visible when seeded.
+    const failures = [
+      ...await writeBulk(serving, caughtUp, { ...writer, send }),
+      ...await writeBulk(building, false, { ...writer, send }),
+    ];
+    const rejected = new Map<SinkWrite, Rejection>();
+    for (const failure of failures) {
+      const { write: w, target } = failure.item;
+      if (!current.has(target)) {
+        // The serving generation of the previous schema may refuse documents of the new one;
+        // it is replaced when the new generation is seeded.
+        logger.warn("previous-schema generation refused a document", {
+          index: w.index,
+          id: w.id,
+          target,
+          type: failure.type,
+          reason: failure.reason,
+        });
+        continue;
+      }
+      if (!rejected.has(w)) {
+        rejected.set(w, { write: w, type: failure.type, reason: failure.reason });
+      }
+    }
+    return [...rejected.values()];
+  };
+
+  return {
+    client,
+    dlq,
+    ensure: (indexes) =>
+      lock.exclusive(async () => {
+        await meta.ensure();
+        await dlq.ensure();
+        return await lifecycle.ensure(indexes);
+      }),
+    write: (writes, { caughtUp }) =>
+      writes.length === 0 ? Promise.resolve([]) : lock.shared(() => write(writes, caughtUp)),
+    quarantine: (rejections) => dlq.put(rejections),
+    saveBackfillCursor: (index, key) => lock.shared(() => lifecycle.saveBackfillCursor(index, key)),
+    markSeeded: (index) => lock.exclusive(() => lifecycle.markSeeded(index)),
+    startReindex: (index) => lock.exclusive(() => lifecycle.startReindex(index)),
+    close() {
+      // The client's close() never settles when called twice; the sink's close is idempotent.
+      closing ??= client.close();
+      return closing;
+    },
+  };
+}

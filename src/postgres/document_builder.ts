@@ -1,0 +1,145 @@
+/**
+ * The Postgres implementation of the engine's `DocumentBuilder` port: it runs the plans of
+ * src/model (resolution hops, build statements, keyset scans) against a connection pool.
+ * Catalog types are read once at creation; statements are planned once per index.
+ */
+import type postgres from "postgres";
+import type { IndexConfig, TableRef } from "../config/model.ts";
+import type { Change } from "../engine/change.ts";
+import type { BuiltDocument, DocKey, DocumentBuilder, Resolution } from "../engine/ports.ts";
+import { type Logger, silentLogger } from "../ops/logger.ts";
+import { type BuildPlan, buildPlan } from "../model/build_plan.ts";
+import type { ColumnCatalog } from "../model/column_types.ts";
+import { documentId } from "../model/document_id.ts";
+import { UnknownIndexError } from "../model/errors.ts";
+import { lookupSql } from "../model/lookup_sql.ts";
+import {
+  type RelationGraph,
+  relationGraph,
+  tableKey,
+  tablesOfGraph,
+} from "../model/relation_graph.ts";
+import { type Lookup, resolveAll } from "../model/resolve_plan.ts";
+import { loadColumnCatalog } from "./document_catalog.ts";
+import { quoteTable } from "./identifiers.ts";
+import { scanKeys } from "./snapshot_keys.ts";
+
+/** Values per resolution lookup; larger batches take several (still per hop, not per change). */
+export const LOOKUP_CHUNK = 10_000;
+
+/** Options of `createPostgresDocumentBuilder`. */
+export interface DocumentBuilderOptions {
+  readonly sql: postgres.Sql;
+  readonly indexes: readonly IndexConfig[];
+  /** Keys per build statement (default 500). */
+  readonly chunkSize?: number;
+  readonly logger?: Logger;
+}
+
+/** A DocumentBuilder that also lists every table its indexes read (for the publication). */
+export type PostgresDocumentBuilder = DocumentBuilder & {
+  tablesOf(): TableRef[];
+  /** The relation graphs, for `flusso check` (replica identity needs). */
+  graphs(): readonly RelationGraph[];
+};
+
+/** Reads the catalog, plans every index and returns the builder. */
+export async function createPostgresDocumentBuilder(
+  options: DocumentBuilderOptions,
+): Promise<PostgresDocumentBuilder> {
+  const { sql } = options;
+  const logger = options.logger ?? silentLogger;
+  const chunkSize = options.chunkSize ?? 500;
+  const indexes = new Map(options.indexes.map((i) => [i.name, i]));
+  const graphs = options.indexes.map((i) => relationGraph(i.name, i.model));
+  const tables = new Map<string, TableRef>();
+  for (const g of graphs) for (const t of tablesOfGraph(g)) tables.set(tableKey(t), t);
+  const catalog: ColumnCatalog = await loadColumnCatalog(sql, [...tables.values()]);
+  const plans = new Map<string, BuildPlan>(
+    options.indexes.map((i) => [i.name, buildPlan(i, catalog)]),
+  );
+  const warned = new Set<string>();
+
+  const indexOf = (name: string): IndexConfig => {
+    const index = indexes.get(name);
+    if (!index) throw new UnknownIndexError(name, [...indexes.keys()]);
+    return index;
+  };
+
+  const lookup = async (l: Lookup) => {
+    const text = lookupSql(l, catalog);
+    const out: (string | null)[][] = [];
+    for (let i = 0; i < l.values.length; i += LOOKUP_CHUNK) {
+      const chunk = l.values.slice(i, i + LOOKUP_CHUNK);
+      const arrays = l.match.map((_, c) => chunk.map((v) => v[c]));
+      const rows = await sql.unsafe(text, arrays).values();
+      for (const row of rows) out.push(row as (string | null)[]);
+    }
+    return out;
+  };
+
+  return {
+    tablesOf: () => [...tables.values()],
+    graphs: () => graphs,
+
+    async resolve(changes: readonly Change[]): Promise<Resolution> {
+      const result = await resolveAll(graphs, changes, lookup);
+      for (const m of result.missed) {
+        const id = `${m.index}\0${tableKey(m.table)}`;
+        if (warned.has(id)) continue;
+        warned.add(id);
+        logger.warn(
+          "a delete or update arrived without the old values needed to find the old parent " +
+            "document; it stays stale until its next change or a verify. Fix: ALTER TABLE " +
+            `${quoteTable(m.table)} REPLICA IDENTITY FULL`,
+          { index: m.index, table: `${m.table.schema}.${m.table.name}`, columns: m.columns },
+        );
+      }
+      return { keys: result.keys, truncated: result.truncated };
+    },
+
+    async build(name: string, keys: readonly DocKey[]): Promise<BuiltDocument[]> {
+      indexOf(name);
+      const plan = plans.get(name)!;
+      const unique = new Map<string, DocKey>();
+      for (const k of keys) unique.set(JSON.stringify(k), k);
+      const distinct = [...unique.values()];
+      const built = new Map<string, Readonly<Record<string, unknown>> | null>();
+      for (let i = 0; i < distinct.length; i += chunkSize) {
+        const chunk = distinct.slice(i, i + chunkSize);
+        const arrays = Array.from({ length: plan.keyColumns }, (_, c) => chunk.map((k) => k[c]));
+        const rows = await sql.unsafe(plan.sql, [...arrays, ...plan.params] as never[]).values();
+        for (const row of rows) {
+          const key = row.slice(0, plan.keyColumns) as string[];
+          const doc = row[plan.keyColumns] as string | null;
+          built.set(JSON.stringify(key), doc === null ? null : JSON.parse(doc));
+        }
+      }
+      return distinct.map((key) => ({
+        index: name,
+        key,
+        id: documentId(key),
+        document: built.get(JSON.stringify(key)) ?? null,
+      }));
+    },
+
+    async scanKeys(name, { after, limit, snapshot }) {
+      const model = indexOf(name).model;
+      return await scanKeys(sql, model.table, model.primaryKey, { after, limit, snapshot });
+    },
+
+    async estimateRows(name) {
+      const table = indexOf(name).model.table;
+      const [row] = await sql.unsafe<{ n: number }[]>(
+        `SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass($1)`,
+        [quoteTable(table)],
+      );
+      if (row && row.n >= 0) return Math.round(row.n);
+      // Never analyzed: count, but stop at a million rows (it is only for progress).
+      const [counted] = await sql.unsafe<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${quoteTable(table)} LIMIT 1000000) s`,
+      );
+      return counted?.n ?? 0;
+    },
+  };
+}

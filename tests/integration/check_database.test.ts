@@ -1,0 +1,170 @@
+/**
+ * `flusso check` against a real Postgres: a clean shop database passes; a missing column, a
+ * wrong type, a table missing from the publication and a missing replica identity each
+ * produce the right finding (with the SQL that fixes it); arrays, enums, domains and citext
+ * are matched by their element/base types.
+ */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type TestDatabase, testDatabase } from "../support/postgres.ts";
+import { runCheck } from "../../src/cli/check.ts";
+import type { Finding } from "../../src/cli/check_findings.ts";
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const SHOP_SQL = readFileSync(`${REPO}/examples/shop/schema.sql`, "utf8");
+const SHOP_TABLES =
+  "companies, customers, addresses, products, orders, order_items, tags, customer_tags";
+
+const dirs: string[] = [];
+const dbs: TestDatabase[] = [];
+
+/** A flusso.toml for `db` with the given schema files (manage_publication off). */
+function configFor(db: TestDatabase, schemas: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "flusso-check-"));
+  dirs.push(dir);
+  const indexes = Object.entries(schemas).map(([name, path]) =>
+    `[[index]]\nname = "${name}"\nschema = "${path}"\n`
+  ).join("\n");
+  writeFileSync(
+    join(dir, "flusso.toml"),
+    `[source]\nconnection_url = "${db.url}?sslmode=disable"\npublication = "${db.publication}"\n` +
+      `manage_publication = false\n\n[sinks.search]\nurl = "http://127.0.0.1:9200"\n\n${indexes}`,
+  );
+  return join(dir, "flusso.toml");
+}
+
+const SHOP_SCHEMAS = {
+  customers: `${REPO}/examples/shop/schemas/customers.schema.yml`,
+  products: `${REPO}/examples/shop/schemas/products.schema.yml`,
+};
+
+async function shopDatabase(label: string, changes = ""): Promise<TestDatabase> {
+  const db = await testDatabase(label, SHOP_SQL);
+  dbs.push(db);
+  await db.sql.unsafe(`CREATE PUBLICATION "${db.publication}" FOR TABLE ${SHOP_TABLES}`);
+  if (changes) await db.sql.unsafe(changes);
+  return db;
+}
+
+async function check(
+  file: string,
+): Promise<{ code: number; findings: Finding[]; out: string }> {
+  let out = "";
+  const code = await runCheck({ config: file, offline: false, format: "json" }, {
+    out: (t) => (out += t),
+    err: (t) => (out += t),
+    tty: false,
+    env: {},
+  });
+  return { code, findings: JSON.parse(out).findings ?? [], out };
+}
+
+describe("flusso check against postgres", () => {
+  after(async () => {
+    for (const db of dbs) await db.drop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("exits_0_with_no_findings_on_the_clean_shop_database", async () => {
+    const db = await shopDatabase("check_clean");
+    const result = await check(configFor(db, SHOP_SCHEMAS));
+    assert.deepEqual(result.findings, []);
+    assert.equal(result.code, 0);
+  });
+
+  it("reports_a_missing_column_with_the_nearest_name", async () => {
+    const db = await shopDatabase(
+      "check_column",
+      "ALTER TABLE customers RENAME COLUMN plan_code TO plan_kode",
+    );
+    const result = await check(configFor(db, SHOP_SCHEMAS));
+    assert.equal(result.code, 1);
+    const finding = result.findings.find((f) => f.code === "missing_column");
+    assert.ok(finding, result.out);
+    assert.equal(finding.severity, "error");
+    assert.equal(finding.index, "customers");
+    assert.match(
+      finding.message,
+      /public\.customers has no column "plan_code"; did you mean "plan_kode"\?/,
+    );
+  });
+
+  it("reports_a_column_whose_type_does_not_match_the_field", async () => {
+    const db = await shopDatabase(
+      "check_type",
+      "ALTER TABLE orders ALTER COLUMN created_at TYPE text USING created_at::text",
+    );
+    const result = await check(configFor(db, SHOP_SCHEMAS));
+    assert.equal(result.code, 1);
+    const finding = result.findings.find((f) => f.code === "type_mismatch");
+    assert.ok(finding, result.out);
+    assert.match(
+      finding.message,
+      /orders\.created_at is text; a timestamp field expects date, timestamp or timestamptz/,
+    );
+  });
+
+  it("reports_a_table_missing_from_the_publication_with_the_sql", async () => {
+    const db = await shopDatabase("check_pub", "");
+    await db.sql.unsafe(`ALTER PUBLICATION "${db.publication}" DROP TABLE tags`);
+    const result = await check(configFor(db, SHOP_SCHEMAS));
+    assert.equal(result.code, 1);
+    const finding = result.findings.find((f) => f.code === "publication");
+    assert.ok(finding, result.out);
+    assert.match(finding.message, /lacks public\.tags/);
+    assert.equal(finding.sql, `ALTER PUBLICATION "${db.publication}" ADD TABLE "public"."tags";`);
+  });
+
+  it("reports_a_child_table_without_replica_identity_full_with_the_sql", async () => {
+    const db = await shopDatabase("check_ident", "ALTER TABLE orders REPLICA IDENTITY DEFAULT");
+    const result = await check(configFor(db, SHOP_SCHEMAS));
+    const finding = result.findings.find((f) => f.code === "replica_identity");
+    assert.ok(finding, result.out);
+    assert.equal(finding.severity, "warning");
+    assert.match(finding.message, /public\.orders: .* customer_id/);
+    assert.equal(finding.sql, 'ALTER TABLE "public"."orders" REPLICA IDENTITY FULL;');
+    assert.equal(result.code, 0, "a warning alone does not fail the check");
+  });
+
+  it("matches_arrays_enums_domains_and_citext_by_their_base_types", async () => {
+    const db = await testDatabase(
+      "check_types",
+      `CREATE EXTENSION IF NOT EXISTS citext;
+       CREATE TYPE mood AS ENUM ('happy', 'sad');
+       CREATE DOMAIN positive AS bigint CHECK (VALUE > 0);
+       CREATE TABLE things (
+         id positive PRIMARY KEY, labels text[], feeling mood, email citext, scores int4[], flag mood
+       );`,
+    );
+    dbs.push(db);
+    await db.sql.unsafe(`CREATE PUBLICATION "${db.publication}" FOR TABLE things`);
+    const dir = mkdtempSync(join(tmpdir(), "flusso-check-"));
+    dirs.push(dir);
+    writeFileSync(
+      join(dir, "things.schema.yml"),
+      "table: things\nfields:\n  - long: id\n  - keyword: labels\n  - enum: feeling\n" +
+        "  - keyword: email\n  - integer: scores\n  - boolean: flag\n",
+    );
+    const result = await check(configFor(db, { things: join(dir, "things.schema.yml") }));
+    const mismatches = result.findings.filter((f) => f.code === "type_mismatch");
+    assert.equal(mismatches.length, 1, result.out);
+    assert.match(mismatches[0].message, /things\.flag is mood; a boolean field expects boolean/);
+    assert.equal(result.code, 1);
+  });
+
+  it("exits_2_on_an_unusable_config_before_connecting", async () => {
+    const result = await runCheck(
+      {
+        config: `${REPO}/tests/fixtures/config/toml/on_error_typo.toml`,
+        offline: false,
+        format: "json",
+      },
+      { out: () => {}, err: () => {}, tty: false, env: {} },
+    );
+    assert.equal(result, 2);
+  });
+});

@@ -1,0 +1,346 @@
+/**
+ * One document write (index, create, update, delete) as a shard executes it: resolve the target
+ * (alias write index, auto-create), check the document against the mapping, decide the version,
+ * then apply it. Shared by `_bulk` and the single-document endpoints, so both behave alike.
+ */
+import { randomBytes } from "node:crypto";
+import { illegalArgument, indexNotFound, OpenSearchError } from "./errors.ts";
+import { createIndex } from "./indices.ts";
+import { checkDocument } from "./mapping.ts";
+import { idTooLong } from "./names.ts";
+import { resolveWrite } from "./resolve.ts";
+import { filterSource, type SourceFilter } from "./source_filter.ts";
+import {
+  type Cluster,
+  DocRecord,
+  type IndexState,
+  markWritten,
+  sameShard,
+  setMapping,
+  shardFor,
+  writeShards,
+} from "./store.ts";
+import { nextVersion, versionValidation } from "./versioning.ts";
+
+type Json = Record<string, unknown>;
+
+/** A parsed write request. */
+export interface WriteRequest {
+  op: "index" | "create" | "update" | "delete";
+  index: string;
+  id?: string;
+  routing?: string;
+  version?: number;
+  versionType?: string;
+  ifSeqNo?: number;
+  ifPrimaryTerm?: number;
+  /** index/create: the parsed source and its original text. */
+  source?: Json;
+  raw?: string;
+  /** index/create: why the source line could not be parsed. */
+  sourceError?: OpenSearchError;
+  /** update: the request body (doc, upsert, doc_as_upsert, detect_noop, _source). */
+  update?: Json;
+  requireAlias?: boolean;
+  /** update: what `get._source` of the reply should show. */
+  updateSource?: SourceFilter;
+}
+
+/** The outcome of one write, as a bulk item shows it (status included separately). */
+export interface WriteOutcome {
+  status: number;
+  body: Json;
+  /** The index written to, when the write reached one (for refresh handling). */
+  index?: IndexState;
+  /** The failure, when the write failed (single-document endpoints answer it as the reply). */
+  error?: OpenSearchError;
+  /** The shard written to (what `refresh=true` refreshes). */
+  shard?: number;
+}
+
+/** Request-level validation messages (OpenSearch fails the whole request on any of them). */
+export function validateWrite(r: WriteRequest): string[] {
+  const out: string[] = [];
+  if (!r.index) out.push("index is missing");
+  if ((r.op === "update" || r.op === "delete") && (r.id === undefined || r.id === null)) {
+    out.push("id is missing");
+  }
+  if (r.id !== undefined) {
+    const long = idTooLong(r.id);
+    if (long) out.push(long);
+  }
+  if (r.op === "update") {
+    if (r.versionType !== undefined && r.versionType !== "internal") {
+      out.push("only internal versioning is supported");
+    } else if (r.version !== undefined) {
+      out.push(
+        "can't provide version in update request, please use `if_seq_no` and `if_primary_term` instead",
+      );
+    }
+    if (
+      !r.update ||
+      (r.update.doc === undefined && r.update.script === undefined && r.update.upsert === undefined)
+    ) {
+      out.push("script or doc is missing");
+    }
+    return out;
+  }
+  out.push(
+    ...versionValidation(
+      {
+        version: r.version,
+        versionType: r.versionType,
+        ifSeqNo: r.ifSeqNo,
+        ifPrimaryTerm: r.ifPrimaryTerm,
+        create: r.op === "create",
+      },
+      r.op,
+      r.id !== undefined,
+    ),
+  );
+  return out;
+}
+
+const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** A 20-character auto-generated id, like OpenSearch's time-based ids. */
+export function autoId(): string {
+  const bytes = randomBytes(20);
+  let s = "";
+  for (const b of bytes) s += ID_ALPHABET[b & 63];
+  return s;
+}
+
+function errorOutcome(
+  indexName: string,
+  id: string | undefined,
+  e: OpenSearchError,
+  index?: IndexState,
+): WriteOutcome {
+  const body: Json = {
+    _index: indexName,
+    _id: id ?? null,
+    status: e.status,
+    error: e.toItemError(),
+  };
+  return { status: e.status, body, index, error: e };
+}
+
+function resolveTarget(cluster: Cluster, r: WriteRequest): { index: IndexState; routing?: string } {
+  if (r.index.includes("*") || r.index.includes(",")) {
+    throw new OpenSearchError(
+      400,
+      "invalid_index_name_exception",
+      `Invalid index name [${r.index}], must not contain the following characters [ , ", *, \\, <, |, ,, >, /, ?]`,
+      { index_uuid: "_na_", index: r.index },
+    );
+  }
+  const target = resolveWrite(cluster, r.index);
+  if (target.index) return { index: target.index, routing: r.routing ?? target.routing };
+  if (r.requireAlias) {
+    throw indexNotFound(
+      r.index,
+      ` and [require_alias] request flag is [true] and [${r.index}] is not an alias`,
+    );
+  }
+  if (r.op === "update" || r.op === "delete") {
+    // OpenSearch auto-creates for these too, then answers "not found".
+    return { index: createIndex(cluster, r.index), routing: r.routing };
+  }
+  return { index: createIndex(cluster, r.index), routing: r.routing };
+}
+
+function success(
+  index: IndexState,
+  doc: { id: string; version: number; seqNo: number; primaryTerm: number },
+  result: string,
+): Json {
+  return {
+    _index: index.name,
+    _id: doc.id,
+    _version: doc.version,
+    result,
+    _shards: writeShards(index),
+    _seq_no: doc.seqNo,
+    _primary_term: doc.primaryTerm,
+  };
+}
+
+function liveDoc(
+  index: IndexState,
+  id: string,
+  routing: string | undefined,
+): DocRecord | undefined {
+  const doc = index.docs.get(id);
+  return doc && sameShard(index, doc, routing) ? doc : undefined;
+}
+
+function store(
+  index: IndexState,
+  id: string,
+  raw: string,
+  version: number,
+  routing: string | undefined,
+  now: number,
+): DocRecord {
+  const doc = new DocRecord(id, raw, version, index.nextSeqNo++, 1, routing);
+  index.docs.set(id, doc);
+  index.tombstones.delete(id);
+  markWritten(index, id, now, shardFor(index, id, routing));
+  return doc;
+}
+
+function applyMapping(index: IndexState, source: Json, id: string): void {
+  const updated = checkDocument(index.mapping, source, id);
+  if (updated) setMapping(index, updated);
+}
+
+function isPlain(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Partial-document merge as `update` with `doc` does it: objects merge, everything else replaces. */
+export function mergeDoc(target: Json, patch: Json): Json {
+  const out: Json = { ...target };
+  for (const [k, v] of Object.entries(patch)) {
+    out[k] = isPlain(v) && isPlain(out[k]) ? mergeDoc(out[k] as Json, v) : v;
+  }
+  return out;
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a as Json), kb = Object.keys(b as Json);
+  return ka.length === kb.length && ka.every((k) => deepEqual((a as Json)[k], (b as Json)[k]));
+}
+
+/** Executes one validated write. Never throws for per-document failures: they become outcomes. */
+export function executeWrite(cluster: Cluster, r: WriteRequest, now: number): WriteOutcome {
+  let index: IndexState | undefined;
+  try {
+    const target = resolveTarget(cluster, r);
+    index = target.index;
+    const routing = target.routing;
+    if (r.id === "") throw illegalArgument("if _id is specified it must not be empty");
+    switch (r.op) {
+      case "index":
+      case "create": {
+        if (r.sourceError) throw r.sourceError;
+        const create = r.op === "create" || r.id === undefined;
+        const id = r.id ?? autoId();
+        applyMapping(index, r.source!, id);
+        const live = liveDoc(index, id, routing);
+        const version = nextVersion(index, id, live, index.tombstones.get(id), {
+          version: r.version,
+          versionType: r.versionType,
+          ifSeqNo: r.ifSeqNo,
+          ifPrimaryTerm: r.ifPrimaryTerm,
+          create,
+        });
+        const doc = store(index, id, r.raw!, version, routing, now);
+        const body = success(index, doc, live ? "updated" : "created");
+        return { status: live ? 200 : 201, body, index, shard: shardFor(index, id, routing) };
+      }
+      case "delete": {
+        const id = r.id!;
+        const live = liveDoc(index, id, routing);
+        const version = nextVersion(index, id, live, live ? undefined : index.tombstones.get(id), {
+          version: r.version,
+          versionType: r.versionType,
+          ifSeqNo: r.ifSeqNo,
+          ifPrimaryTerm: r.ifPrimaryTerm,
+        });
+        const seqNo = index.nextSeqNo++;
+        const shard = shardFor(index, id, live?.routing ?? routing);
+        if (live) {
+          index.docs.delete(id);
+          markWritten(index, id, now, shard);
+        }
+        index.tombstones.set(id, { version, seqNo, primaryTerm: 1 });
+        const body = success(
+          index,
+          { id, version, seqNo, primaryTerm: 1 },
+          live ? "deleted" : "not_found",
+        );
+        return { status: live ? 200 : 404, body, index, shard };
+      }
+      case "update":
+        return executeUpdate(index, r, routing, now);
+    }
+  } catch (e) {
+    if (!(e instanceof OpenSearchError)) throw e;
+    return errorOutcome(index?.name ?? r.index, r.id, e, index);
+  }
+}
+
+function executeUpdate(
+  index: IndexState,
+  r: WriteRequest,
+  routing: string | undefined,
+  now: number,
+): WriteOutcome {
+  const id = r.id!;
+  const u = r.update ?? {};
+  if (u.script !== undefined) {
+    throw illegalArgument("the emulator does not run scripts: use a partial `doc` update instead");
+  }
+  const live = liveDoc(index, id, routing);
+  const patch = isPlain(u.doc) ? u.doc : undefined;
+  if (!live) {
+    const upsert = u.doc_as_upsert === true ? patch : isPlain(u.upsert) ? u.upsert : undefined;
+    if (!upsert) {
+      throw new OpenSearchError(404, "document_missing_exception", `[${id}]: document missing`, {
+        index: index.name,
+        shard: "0",
+        index_uuid: index.uuid,
+      });
+    }
+    applyMapping(index, upsert, id);
+    const version = nextVersion(index, id, undefined, index.tombstones.get(id), {
+      ifSeqNo: r.ifSeqNo,
+      ifPrimaryTerm: r.ifPrimaryTerm,
+    });
+    const doc = store(index, id, JSON.stringify(upsert), version, routing, now);
+    return {
+      status: 201,
+      body: withGet(success(index, doc, "created"), doc, r),
+      index,
+      shard: shardFor(index, id, routing),
+    };
+  }
+  nextVersion(index, id, live, undefined, { ifSeqNo: r.ifSeqNo, ifPrimaryTerm: r.ifPrimaryTerm });
+  const merged = patch ? mergeDoc(live.source, patch) : live.source;
+  if (u.detect_noop !== false && deepEqual(merged, live.source)) {
+    const body = success(index, live, "noop");
+    body._shards = { total: 0, successful: 0, failed: 0 };
+    return { status: 200, body: withGet(body, live, r), index };
+  }
+  applyMapping(index, merged, id);
+  const doc = store(
+    index,
+    id,
+    JSON.stringify(merged),
+    live.version + 1,
+    routing ?? live.routing,
+    now,
+  );
+  return {
+    status: 200,
+    body: withGet(success(index, doc, "updated"), doc, r),
+    index,
+    shard: shardFor(index, id, doc.routing),
+  };
+}
+
+function withGet(body: Json, doc: DocRecord, r: WriteRequest): Json {
+  if (!r.updateSource || !r.updateSource.fetch) return body;
+  body.get = {
+    _seq_no: doc.seqNo,
+    _primary_term: doc.primaryTerm,
+    found: true,
+    _source: filterSource(doc.source, r.updateSource),
+  };
+  return body;
+}

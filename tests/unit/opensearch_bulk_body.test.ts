@@ -1,0 +1,60 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { bulkBody, plainOperation, versionedOperation } from "../../src/opensearch/bulk_body.ts";
+
+describe("bulk body", () => {
+  it("writes_versions_above_2_pow_53_exactly", () => {
+    const version = 2n ** 60n + 7n;
+    const op = versionedOperation("users_abc_1", {
+      index: "users",
+      id: "1",
+      version,
+      document: { name: "a" },
+    });
+    const [action, source] = op.text.split("\n");
+    assert.match(action, /"version":1152921504606846983,/);
+    assert.equal(version.toString(), "1152921504606846983");
+    assert.deepEqual(JSON.parse(action).index._index, "users_abc_1");
+    assert.equal(JSON.parse(action).index.version_type, "external_gte");
+    assert.deepEqual(JSON.parse(source), { name: "a" });
+    assert.ok(op.text.endsWith("\n"));
+  });
+
+  it("writes_a_delete_as_a_single_action_line", () => {
+    const op = versionedOperation("t", { index: "users", id: "9", version: 5n, document: null });
+    assert.equal(
+      op.text,
+      '{"delete":{"_index":"t","_id":"9","version":5,"version_type":"external_gte"}}\n',
+    );
+    assert.equal(op.isDelete, true);
+  });
+
+  it("escapes_ids_and_counts_utf8_bytes", () => {
+    const op = versionedOperation("t", {
+      index: "users",
+      id: 'a"b\nc',
+      version: 1n,
+      document: { s: "é" },
+    });
+    const action = JSON.parse(op.text.split("\n")[0]);
+    assert.equal(action.index._id, 'a"b\nc');
+    assert.equal(op.bytes, new TextEncoder().encode(op.text).length);
+    assert.ok(op.bytes > op.text.length);
+  });
+
+  it("refuses_versions_opensearch_cannot_store", () => {
+    assert.throws(
+      () => versionedOperation("t", { index: "u", id: "1", version: 2n ** 63n, document: null }),
+      RangeError,
+    );
+  });
+
+  it("joins_operations_in_order", () => {
+    const a = plainOperation({ target: "x", id: "1", document: { a: 1 } });
+    const b = plainOperation({ target: "x", id: "2", document: null });
+    assert.equal(
+      bulkBody([a, b]),
+      '{"index":{"_index":"x","_id":"1"}}\n{"a":1}\n{"delete":{"_index":"x","_id":"2"}}\n',
+    );
+  });
+});
