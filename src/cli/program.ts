@@ -6,6 +6,7 @@ import { checkCommand } from "./check.ts";
 import { schemaCommand } from "./schema.ts";
 import { syncCommand } from "./sync.ts";
 import { dlqCommand } from "./dlq.ts";
+import { slotCommand } from "./slot.ts";
 
 /**
  * Builds the `flusso` command line. Commands register themselves here as their capability
@@ -29,6 +30,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.`,
     .addCommand(serviceCommand())
     .addCommand(checkCommand())
     .addCommand(schemaCommand())
-    .addCommand(dlqCommand());
+    .addCommand(dlqCommand())
+    .addCommand(slotCommand());
   return program as unknown as Command;
 }

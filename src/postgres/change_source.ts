@@ -8,7 +8,7 @@
 import type { Duplex } from "node:stream";
 import postgres from "postgres";
 import type { PostgresConnection, TableRef } from "../config/model.ts";
-import type { Lsn, SourceEvent, TableName } from "../engine/change.ts";
+import { formatLsn, type Lsn, type SourceEvent, type TableName } from "../engine/change.ts";
 import { type ChangeSource, type SourceStart, TransientSourceError } from "../engine/ports.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
 import { clientOptions, describeConnection } from "./connect.ts";
@@ -117,7 +117,11 @@ export function createPostgresChangeSource(
     ) return error;
     const code = (error as { code?: string }).code;
     const message = String((error as { message?: string }).message ?? error);
-    if (/can no longer get changes from replication slot|requested WAL segment .* removed/i.test(message)) {
+    if (
+      /can no longer get changes from replication slot|requested WAL segment .* removed/i.test(
+        message,
+      )
+    ) {
       return new SlotLostError(options.slot, message);
     }
     try {
@@ -127,7 +131,9 @@ export function createPostgresChangeSource(
     } catch {
       // Postgres itself is unreachable: that is transient.
     }
-    if (code === "42704" && /replication slot/i.test(message)) return new SlotMissingError(options.slot);
+    if (code === "42704" && /replication slot/i.test(message)) {
+      return new SlotMissingError(options.slot);
+    }
     return undefined;
   }
 
@@ -161,7 +167,9 @@ export function createPostgresChangeSource(
     }
   }
 
-  async function holdSnapshot(imported: string): Promise<{ name: string; release(): Promise<void> }> {
+  async function holdSnapshot(
+    imported: string,
+  ): Promise<{ name: string; release(): Promise<void> }> {
     const holder = await sql!.reserve();
     try {
       await holder.unsafe("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -198,7 +206,13 @@ export function createPostgresChangeSource(
     );
     const [{ v }] = await sql<{ v: string }[]>`SELECT current_setting('server_version_num') AS v`;
     protoVersion = Number(v) >= 140000 ? 2 : 1;
-    await ensurePublication(sql, options.publication, options.tables, options.managePublication, logger);
+    await ensurePublication(
+      sql,
+      options.publication,
+      options.tables,
+      options.managePublication,
+      logger,
+    );
     await loadPrimaryKeys();
 
     const existing = await inspectSlot(sql, options.slot);
@@ -207,7 +221,7 @@ export function createPostgresChangeSource(
       assertUsableSlot(existing, options.connection.database);
       const startLsn = existing.confirmedFlushLsn ?? 0n;
       start = { slotCreated: false, startLsn };
-      logger.info("resuming from replication slot", { lsn: startLsn.toString(16) });
+      logger.info("resuming from replication slot", { lsn: formatLsn(startLsn) });
     } else {
       const replication = openReplicationClient(options.connection, "flusso");
       try {
@@ -217,7 +231,7 @@ export function createPostgresChangeSource(
         const snapshot = await holdSnapshot(created.snapshotName!);
         pendingReplication = replication;
         start = { slotCreated: true, startLsn: created.consistentPoint, snapshot };
-        logger.info("created replication slot", { lsn: created.consistentPoint.toString(16) });
+        logger.info("created replication slot", { lsn: formatLsn(created.consistentPoint) });
       } catch (error) {
         await replication.end({ timeout: 1 }).catch(() => {});
         throw error;
@@ -231,10 +245,16 @@ export function createPostgresChangeSource(
     }, statusIntervalMs);
     (statusTimer as { unref?: () => void }).unref?.();
     if (options.heartbeatMs && options.heartbeatMs > 0) {
+      let warned = false;
       heartbeatTimer = setInterval(() => {
         // Non-transactional: it moves the WAL position without producing a transaction.
-        sql!`SELECT pg_catalog.pg_logical_emit_message(false, ${HEARTBEAT_PREFIX}, '')`.catch(
-          (error) => logger.warn("heartbeat failed", { error: String(error) }),
+        if (!sql) return;
+        sql`SELECT pg_catalog.pg_logical_emit_message(false, ${HEARTBEAT_PREFIX}, '')`.catch(
+          (error) => {
+            // Warn once (e.g. missing EXECUTE privilege), not every interval.
+            (warned ? logger.debug : logger.warn)("heartbeat failed", { error: String(error) });
+            warned = true;
+          },
         );
       }, options.heartbeatMs);
       (heartbeatTimer as { unref?: () => void }).unref?.();
@@ -270,7 +290,7 @@ export function createPostgresChangeSource(
           });
           if (stopped()) break;
           session.stream = stream;
-          logger.info("streaming", { from: wm.confirmed.toString(16), protoVersion });
+          logger.info("streaming", { from: formatLsn(wm.confirmed), protoVersion });
           const reader = readChunks(stream, MAX_BUFFERED_BYTES, (chunk) => {
             // Answer right away when asked, with the safe position, even mid-transaction.
             if (chunk[0] === 0x6b && chunk.length >= 18 && chunk[17] === 1) sendStatus(false);
@@ -306,6 +326,7 @@ export function createPostgresChangeSource(
           const fatal = await fatalCause(error);
           if (fatal) {
             logger.error("replication failed for good", { error: fatal.message });
+            await tearDownSession();
             throw fatal;
           }
           const delay = Math.min(maxBackoff, initialBackoff * 2 ** Math.min(attempt, 20)) *
@@ -325,6 +346,8 @@ export function createPostgresChangeSource(
       }
     } finally {
       signal.removeEventListener("abort", onAbort);
+      // A consumer that stops iterating releases the slot; a new `events()` resumes from it.
+      await tearDownSession();
       assembler.reset();
       assemblerOpen = () => false;
       replaying = false;

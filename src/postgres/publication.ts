@@ -127,7 +127,9 @@ export async function ensurePublication(
   if (!ops.insert || !ops.update || !ops.delete || !ops.truncate) {
     logger.warn("publication does not publish every operation flusso needs", {
       publication: name,
-      sql: `ALTER PUBLICATION ${quoteIdent(name)} SET (publish = 'insert, update, delete, truncate');`,
+      sql: `ALTER PUBLICATION ${
+        quoteIdent(name)
+      } SET (publish = 'insert, update, delete, truncate');`,
     });
   }
   return info;

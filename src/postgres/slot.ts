@@ -69,7 +69,10 @@ export function assertUsableSlot(slot: SlotInfo, database: string): void {
     throw new SlotMismatchError(slot.name, `it is a ${slot.slotType} slot, not a logical one`);
   }
   if (slot.plugin !== "pgoutput") {
-    throw new SlotMismatchError(slot.name, `it uses the output plugin "${slot.plugin}", not pgoutput`);
+    throw new SlotMismatchError(
+      slot.name,
+      `it uses the output plugin "${slot.plugin}", not pgoutput`,
+    );
   }
   if (slot.database !== database) {
     throw new SlotMismatchError(
@@ -96,7 +99,9 @@ export async function createSlot(
   name: string,
   exportSnapshot: boolean,
 ): Promise<CreatedSlot> {
-  const rows = await replication.unsafe<{ consistent_point: string; snapshot_name: string | null }[]>(
+  const rows = await replication.unsafe<
+    { consistent_point: string; snapshot_name: string | null }[]
+  >(
     createSlotCommand(name, exportSnapshot),
   );
   return {

@@ -22,8 +22,11 @@ export function scanKeysQuery(
   table: TableRef,
   primaryKey: readonly string[],
   options: ScanKeysOptions,
+  columnTypes?: readonly string[],
 ): { text: string; parameters: string[] } {
-  if (primaryKey.length === 0) throw new RangeError(`no primary key given for ${quoteTable(table)}`);
+  if (primaryKey.length === 0) {
+    throw new RangeError(`no primary key given for ${quoteTable(table)}`);
+  }
   if (!Number.isInteger(options.limit) || options.limit < 1) {
     throw new RangeError(`limit must be a positive integer, got ${options.limit}`);
   }
@@ -36,9 +39,16 @@ export function scanKeysQuery(
   // format('%s') is the type's text output, the same text pgoutput sends.
   const select = columns.map((c, i) => `format('%s', ${c}) AS k${i}`).join(", ");
   const parameters = options.after ? [...options.after] : [];
-  // A row comparison uses the index on the key; parameters take the columns' types.
+  // A row comparison uses the index on the key. Parameters travel as text and are cast to
+  // each column's type in SQL, so the driver never re-serialises them (it would turn the
+  // bool text 't' into false).
+  if (options.after && columnTypes?.length !== primaryKey.length) {
+    throw new RangeError("scanKeysQuery needs the key columns' types to page after a key");
+  }
   const where = options.after
-    ? `WHERE (${columns.join(", ")}) > (${columns.map((_, i) => `$${i + 1}`).join(", ")})`
+    ? `WHERE (${columns.join(", ")}) > (${
+      columns.map((_, i) => `$${i + 1}::text::${columnTypes![i]}`).join(", ")
+    })`
     : "";
   const text = `SELECT ${select} FROM ${quoteTable(table)} ${where} ORDER BY ${
     columns.join(", ")
@@ -56,10 +66,44 @@ export async function scanKeys(
   primaryKey: readonly string[],
   options: ScanKeysOptions,
 ): Promise<string[][]> {
-  const { text, parameters } = scanKeysQuery(table, primaryKey, options);
   const rows = await sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
-    if (options.snapshot) await tx.unsafe(`SET TRANSACTION SNAPSHOT ${quoteLiteral(options.snapshot)}`);
+    // Importing a snapshot must be the transaction's first statement.
+    if (options.snapshot) {
+      await tx.unsafe(`SET TRANSACTION SNAPSHOT ${quoteLiteral(options.snapshot)}`);
+    }
+    const types = options.after ? await keyColumnTypes(tx, table, primaryKey) : undefined;
+    const { text, parameters } = scanKeysQuery(table, primaryKey, options, types);
     return await tx.unsafe<Record<string, string>[]>(text, parameters);
   });
   return rows.map((row) => primaryKey.map((_, i) => row[`k${i}`]));
+}
+
+/** Raised when a key column does not exist in the table. */
+export class KeyColumnError extends Error {
+  constructor(table: TableRef, column: string) {
+    super(
+      `column ${quoteIdent(column)} of primary_key does not exist in ${quoteTable(table)}: ` +
+        `fix primary_key in the index's schema file`,
+    );
+    this.name = "KeyColumnError";
+  }
+}
+
+/** The SQL type names (`format_type`) of the key columns, in key order. */
+async function keyColumnTypes(
+  sql: postgres.TransactionSql,
+  table: TableRef,
+  primaryKey: readonly string[],
+): Promise<string[]> {
+  const rows = await sql<{ attname: string; type: string }[]>`
+    SELECT a.attname::text AS attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = (quote_ident(${table.schema}) || '.' || quote_ident(${table.name}))::regclass
+       AND a.attnum > 0 AND NOT a.attisdropped`;
+  const byName = new Map(rows.map((r) => [r.attname, r.type]));
+  return primaryKey.map((column) => {
+    const type = byName.get(column);
+    if (!type) throw new KeyColumnError(table, column);
+    return type;
+  });
 }

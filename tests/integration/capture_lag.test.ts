@@ -20,7 +20,12 @@ describe("slot lag on an idle database", () => {
       slot: "lag_slot",
       publication: "lag_pub",
       sql,
-      cluster: { url: cluster.url, port: cluster.port, dataDir: cluster.dataDir, binDir: cluster.binDir },
+      cluster: {
+        url: cluster.url,
+        port: cluster.port,
+        dataDir: cluster.dataDir,
+        binDir: cluster.binDir,
+      },
       drop: async () => {},
     };
     capture = await startCapture(db, [pub("items")], { heartbeatMs: 200 });
@@ -34,13 +39,18 @@ describe("slot lag on an idle database", () => {
 
   it("returns_slot_lag_to_zero_after_a_burst_once_everything_is_confirmed", async () => {
     for (let i = 0; i < 20; i++) {
-      await db.sql`INSERT INTO items SELECT g, 'v' FROM generate_series(${i * 100}::int, ${i * 100 + 99}::int) g`;
+      await db.sql`INSERT INTO items SELECT g, 'v' FROM generate_series(${i * 100}::int, ${
+        i * 100 + 99
+      }::int) g`;
     }
     const txs = await capture.transactions(20);
     const during = await capture.source.lag();
     assert.ok(during.lagBytes > 0, "nothing is confirmed yet, so the slot lags");
     for (const tx of txs) capture.source.confirm(tx.lsn);
-    await eventually("slot lag to reach 0", async () => (await capture.source.lag()).lagBytes === 0);
+    await eventually(
+      "slot lag to reach 0",
+      async () => (await capture.source.lag()).lagBytes === 0,
+    );
     const lag = await capture.source.lag();
     assert.equal(lag.walStatus, "reserved");
     assert.equal(lag.exists, true);

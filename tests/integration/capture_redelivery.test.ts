@@ -19,11 +19,13 @@ describe("capture survives a killed walsender", () => {
   });
 
   const confirmedFlush = async () => {
-    const [row] = await db.sql`SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = ${db.slot}`;
+    const [row] = await db
+      .sql`SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = ${db.slot}`;
     return parseLsn(row.lsn);
   };
   const killWalsender = async () => {
-    const [row] = await db.sql`SELECT active_pid FROM pg_replication_slots WHERE slot_name = ${db.slot}`;
+    const [row] = await db
+      .sql`SELECT active_pid FROM pg_replication_slots WHERE slot_name = ${db.slot}`;
     assert.ok(row.active_pid, "the slot is streaming");
     await db.sql`SELECT pg_terminate_backend(${row.active_pid})`;
   };
@@ -32,8 +34,10 @@ describe("capture survives a killed walsender", () => {
     await db.sql`INSERT INTO items VALUES (1, 'a')`;
     const [a] = await capture.transactions(1);
     capture.source.confirm(a.lsn);
-    await eventually("the slot to confirm the first transaction", async () =>
-      (await confirmedFlush()) === a.lsn);
+    await eventually(
+      "the slot to confirm the first transaction",
+      async () => (await confirmedFlush()) === a.lsn,
+    );
 
     await db.sql`INSERT INTO items VALUES (2, 'b')`;
     await db.sql`INSERT INTO items VALUES (3, 'c'), (4, 'd')`;
@@ -59,7 +63,10 @@ describe("capture survives a killed walsender", () => {
     assert.deepEqual(b2.changes.map((x) => x.new?.id), ["2"]);
     assert.deepEqual(c2.changes.map((x) => x.new?.id), ["3", "4"]);
     assert.deepEqual(e.changes.map((x) => x.new?.id), ["5"]);
-    assert.ok((await confirmedFlush()) <= a.lsn, "nothing past the confirmed position was reported");
+    assert.ok(
+      (await confirmedFlush()) <= a.lsn,
+      "nothing past the confirmed position was reported",
+    );
 
     capture.source.confirm(c2.lsn);
     await eventually("the slot to confirm c", async () => (await confirmedFlush()) === c.lsn);

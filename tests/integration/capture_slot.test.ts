@@ -93,7 +93,9 @@ describe("slot and publication management", () => {
   });
 
   it("fails_for_good_with_slot_missing_when_the_slot_is_dropped_while_streaming", async () => {
-    const capture = await startCapture(db, [pub("a")], { reconnect: { initialMs: 2000, maxMs: 2000 } });
+    const capture = await startCapture(db, [pub("a")], {
+      reconnect: { initialMs: 2000, maxMs: 2000 },
+    });
     try {
       await db.sql`INSERT INTO a VALUES (2)`;
       await capture.transactions(1);

@@ -61,7 +61,8 @@ describe("large transactions stream through protocol v2", () => {
   it("delivers_a_200k_row_transaction_with_bounded_memory", async () => {
     (globalThis as { gc?: () => void }).gc?.();
     const rssBefore = process.memoryUsage().rss;
-    await db.sql`INSERT INTO items SELECT g, repeat('x', 40) FROM generate_series(1, ${ROWS}::int) g`;
+    await db
+      .sql`INSERT INTO items SELECT g, repeat('x', 40) FROM generate_series(1, ${ROWS}::int) g`;
     let count = 0;
     let peak = rssBefore;
     let spilledWhileReplaying = false;
@@ -80,7 +81,9 @@ describe("large transactions stream through protocol v2", () => {
 
   it("drops_an_aborted_streamed_transaction", async () => {
     await db.sql.begin(async (tx) => {
-      await tx`INSERT INTO items SELECT g, 'gone' FROM generate_series(${ROWS + 1}::int, ${ROWS + 20_000}::int) g`;
+      await tx`INSERT INTO items SELECT g, 'gone' FROM generate_series(${ROWS + 1}::int, ${
+        ROWS + 20_000
+      }::int) g`;
       throw new Error("abort on purpose");
     }).catch(() => {});
     await db.sql`INSERT INTO items VALUES (-1, 'kept')`;
@@ -105,7 +108,9 @@ describe("large transactions stream through protocol v2", () => {
       count++;
     });
     assert.equal(count, 9999 + 1);
-    for (const id of ["-2", "-10000", "-50000"]) assert.ok(ids.has(id), `missing ${id}: ${[...ids].slice(0, 5)}`);
+    for (const id of ["-2", "-10000", "-50000"]) {
+      assert.ok(ids.has(id), `missing ${id}: ${[...ids].slice(0, 5)}`);
+    }
     assert.ok(!ids.has("-10001"), "a row of the rolled-back savepoint was delivered");
   });
 });

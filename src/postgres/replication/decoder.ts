@@ -141,7 +141,10 @@ export function decodePgoutput(payload: Uint8Array, inStream: boolean): Pgoutput
         kind = r.u8("tuple kind");
       }
       if (kind !== 0x4e) {
-        throw new PgoutputDecodeError(`expected 'N' before the new tuple, got ${kind}`, r.offset - 1);
+        throw new PgoutputDecodeError(
+          `expected 'N' before the new tuple, got ${kind}`,
+          r.offset - 1,
+        );
       }
       message = { type: "update", xid, relationId, oldKind, oldTuple, newTuple: tuple(r) };
       break;

@@ -33,7 +33,9 @@ export function rememberRelation(cache: RelationCache, message: RelationMessage)
 /** The cached relation, or a protocol error when the server never described it. */
 export function relationOf(cache: RelationCache, id: number): RelationInfo {
   const info = cache.get(id);
-  if (!info) throw new ReplicationProtocolError(`change for relation ${id} before its Relation message`);
+  if (!info) {
+    throw new ReplicationProtocolError(`change for relation ${id} before its Relation message`);
+  }
   return info;
 }
 
@@ -64,7 +66,9 @@ export function tupleToRow(relation: RelationInfo, tuple: TupleData, keyOnly = f
         break;
       case "binary":
         // Only requested in text mode; keep bytes lossless the way bytea prints them.
-        row[name] = `\\x${Array.from(value.bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+        row[name] = `\\x${
+          Array.from(value.bytes, (b) => b.toString(16).padStart(2, "0")).join("")
+        }`;
         break;
       case "unchanged":
         break;

@@ -4,7 +4,15 @@
  * an NDJSON temp file, so a transaction of any size costs bounded memory. The file is replayed
  * on commit and deleted on commit or abort.
  */
-import { closeSync, createReadStream, ftruncateSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  createReadStream,
+  ftruncateSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { Buffer } from "node:buffer";
 import { tmpdir } from "node:os";
 import process from "node:process";
@@ -79,7 +87,10 @@ export function createTransactionBuffer(options: SpillOptions): TransactionBuffe
 
   function spill(): void {
     const dir = options.directory ?? mkdtempSync(join(tmpdir(), "flusso-spill-"));
-    const path = join(dir, `tx-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.ndjson`);
+    const path = join(
+      dir,
+      `tx-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.ndjson`,
+    );
     file = { dir, path, fd: openSync(path, "w+", 0o600), bytes: 0, pending: "" };
     memory.forEach((change, i) => append(change, i));
     memory = [];

@@ -7,7 +7,7 @@
 import type { Duplex } from "node:stream";
 import postgres from "postgres";
 import type { PostgresConnection } from "../../config/model.ts";
-import { type Lsn, formatLsn } from "../../engine/change.ts";
+import { formatLsn, type Lsn } from "../../engine/change.ts";
 import { clientOptions } from "../connect.ts";
 import { quoteIdent, quoteLiteral } from "../identifiers.ts";
 

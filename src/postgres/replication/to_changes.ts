@@ -5,7 +5,7 @@
  */
 import type { Change, Row, TableName } from "../../engine/change.ts";
 import type { DeleteMessage, InsertMessage, TruncateMessage, UpdateMessage } from "./messages.ts";
-import { relationOf, type RelationCache, type RelationInfo, tupleToRow } from "./relations.ts";
+import { type RelationCache, type RelationInfo, relationOf, tupleToRow } from "./relations.ts";
 
 /** A change whose commit LSN is not known yet. */
 export type PendingChange = Omit<Change, "lsn">;
@@ -29,13 +29,24 @@ export function toChanges(
       const relation = relationOf(relations, message.relationId);
       const newRow = tupleToRow(relation, message.newTuple);
       if (!message.oldTuple) {
-        return [{ op: "update", table: relation.table, new: newRow, size: sizeOf(relation, newRow) }];
+        return [{
+          op: "update",
+          table: relation.table,
+          new: newRow,
+          size: sizeOf(relation, newRow),
+        }];
       }
       const oldIsFull = message.oldKind === "O";
       const oldRow = tupleToRow(relation, message.oldTuple, !oldIsFull);
       if (keyChanged(relation, oldRow, newRow, primaryKey(relation.table))) {
         return [
-          { op: "delete", table: relation.table, old: oldRow, oldIsFull, size: sizeOf(relation, oldRow) },
+          {
+            op: "delete",
+            table: relation.table,
+            old: oldRow,
+            oldIsFull,
+            size: sizeOf(relation, oldRow),
+          },
           { op: "insert", table: relation.table, new: newRow, size: sizeOf(relation, newRow) },
         ];
       }
