@@ -42,7 +42,7 @@ demo: setup build ## a local Postgres with the example shop, the emulator, and f
 	@bash examples/demo.sh
 
 bench: setup build ## the benchmark suite; prints one table
-	$(DENO) run -A bench/main.ts
+	$(DENO) run -A bench/main.ts $(ARGS)
 
 soak: setup build ## the full reliability suite
 	FLUSSO_SOAK=1 $(DENO) test -A --no-check tests/reliability/

@@ -61,7 +61,7 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearch
   let closing: Promise<void> | undefined;
   const send: BulkWriterOptions["send"] = async (body, { refresh }) => {
     const response = await client.bulk(
-      { body, ...(refresh ? { refresh: "wait_for" } : {}) } as never,
+      { body, ...(refresh ? { refresh: "true" } : {}) } as never,
     );
     return response.body;
   };
@@ -80,7 +80,9 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearch
       }
     }
     // Only the serving generation needs visibility; a generation being built has refresh off
-    // (`wait_for` would wait for a refresh that never comes) and becomes visible when seeded.
+    // and becomes visible when seeded. Caught up, the bulk asks for `refresh=true`: writes are
+    // few then, and `wait_for` would hold the acknowledgement (and so commit-to-indexed
+    // latency) until the next scheduled refresh, up to `refresh_interval` later.
     const failures = [
       ...await writeBulk(serving, caughtUp, { ...writer, send }),
       ...await writeBulk(building, false, { ...writer, send }),
