@@ -200,7 +200,8 @@ export function resolveDeployment(
     privateAddress: s.private_address ?? DEPLOYMENT_DEFAULTS.server.privateAddress,
     ...(token ? { token } : {}),
   };
-  if (server.publicAddress === server.privateAddress) {
+  // Port 0 asks the OS for a free port, so two ":0" addresses never collide.
+  if (server.publicAddress === server.privateAddress && !/:0$/.test(server.publicAddress)) {
     errors.push(
       new InvalidValueError(
         "server.private_address: must differ from public_address (the control surface needs " +
