@@ -7,6 +7,10 @@ import { schemaCommand } from "./schema.ts";
 import { syncCommand } from "./sync.ts";
 import { dlqCommand } from "./dlq.ts";
 import { slotCommand } from "./slot.ts";
+import { statusCommand } from "./status.ts";
+import { indexesCommand } from "./indexes.ts";
+import { reindexCommand } from "./reindex.ts";
+import { verifyCommand } from "./verify.ts";
 
 /**
  * Builds the `flusso` command line. Commands register themselves here as their capability
@@ -31,6 +35,10 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.`,
     .addCommand(checkCommand())
     .addCommand(schemaCommand())
     .addCommand(dlqCommand())
-    .addCommand(slotCommand());
+    .addCommand(slotCommand())
+    .addCommand(statusCommand())
+    .addCommand(indexesCommand())
+    .addCommand(reindexCommand())
+    .addCommand(verifyCommand());
   return program as unknown as Command;
 }

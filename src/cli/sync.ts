@@ -27,6 +27,10 @@ import { privateRoutes, publicRoutes } from "../ops/routes.ts";
 import { abortOnShutdownSignals } from "../ops/signals.ts";
 import { createSystemdNotifier } from "../ops/systemd_notify.ts";
 import { createTelemetry } from "../ops/telemetry.ts";
+import { createProgressBoard } from "../ops/progress.ts";
+import { type Schedules, schedulesFromConfig, startSchedules } from "../ops/schedules.ts";
+import { createVerifier, DriftRemainsError, logVerifyReport } from "../ops/verify_run.ts";
+import { aliasName } from "../opensearch/naming.ts";
 import { VERSION } from "../version.ts";
 import { ExitCode } from "./exit_codes.ts";
 import { loggerFromGlobals } from "./logging.ts";
@@ -105,7 +109,19 @@ export async function runSync(options: SyncOptions, logger: Logger): Promise<num
 
   const shutdown = abortOnShutdownSignals();
   const notifier = createSystemdNotifier({ logger });
-  const telemetry = createTelemetry({ logger, version: VERSION });
+  // Backfill progress: bars on a terminal (stderr), progress log lines otherwise.
+  const progress = createProgressBoard({
+    isTTY: Boolean(process.stderr.isTTY),
+    write: (text) => void process.stderr.write(text),
+    logger,
+  });
+  let schedules: Schedules | undefined;
+  const telemetry = createTelemetry({
+    logger,
+    version: VERSION,
+    progress,
+    schedules: () => schedules?.list() ?? [],
+  });
   const cleanups: (() => Promise<void> | void)[] = [];
   const control = createEngineControl();
   try {
@@ -138,7 +154,7 @@ export async function runSync(options: SyncOptions, logger: Logger): Promise<num
         address: config.server.privateAddress,
         auth: { token: config.server.token },
         routes: privateRoutes({
-          indexes: () => telemetry.status.document({ version: VERSION }),
+          indexes: () => indexListing(config, indexes, telemetry, schedules),
           reindex: async (index) => {
             if (!indexes.some((i) => i.name === index)) {
               throw new HttpError(404, `no enabled index named "${index}"`);
@@ -169,6 +185,32 @@ export async function runSync(options: SyncOptions, logger: Logger): Promise<num
     }, 10_000);
     lagTimer.unref?.();
     cleanups.push(() => clearInterval(lagTimer));
+
+    // Scheduled verify (with repair) and reindex; a run never overlaps another of its index,
+    // nor a backfill or reindex the engine is doing (e.g. one asked for by POST /reindex).
+    const verifier = createVerifier({ config, sql, builder, sinks: openSearchSinks });
+    // Stops a scheduled verify at its next page once flusso is stopping, for whatever reason.
+    const stopVerify = new AbortController();
+    schedules = startSchedules({
+      definitions: schedulesFromConfig(indexes),
+      logger,
+      isBusy: (index) => {
+        const state = telemetry.status.state().indexes[index]?.state;
+        return state === "backfilling" || state === "reindexing" || state === "pending";
+      },
+      run: async (index, task) => {
+        if (task === "reindex") return await control.reindex(index);
+        const report = await verifier.verify(index, { repair: true, signal: stopVerify.signal });
+        logVerifyReport(logger.child({ scheduled: true }), report);
+        if (!report.inSync) throw new DriftRemainsError(report);
+      },
+    });
+    const running = schedules;
+    cleanups.push(async () => {
+      running.stop();
+      stopVerify.abort();
+      await running.idle();
+    });
 
     let announced = false;
     const stopWatchdog = notifier.startWatchdog(() => telemetry.status.isReady());
@@ -220,6 +262,46 @@ export async function runSync(options: SyncOptions, logger: Logger): Promise<num
       }
     }
   }
+}
+
+/** `GET /indexes`: one row per enabled index, flat enough for `flusso indexes` to tabulate. */
+function indexListing(
+  config: Config,
+  indexes: readonly IndexConfig[],
+  telemetry: ReturnType<typeof createTelemetry>,
+  schedules: Schedules | undefined,
+) {
+  const facts = telemetry.status.state().indexes;
+  const planned = schedules?.list() ?? [];
+  const next = (index: string, task: "verify" | "reindex") =>
+    planned.find((s) => s.index === index && s.task === task)?.nextRun ?? null;
+  return {
+    indexes: indexes.map((i) => {
+      const f = facts[i.name];
+      const backfill = f?.backfill;
+      return {
+        name: i.name,
+        alias: aliasName(config.prefix, i.name),
+        sink: i.sink,
+        state: f?.state ?? "pending",
+        generation: f?.generation ?? 0,
+        seeded: f?.seeded ?? false,
+        documents: f?.documents ?? 0,
+        quarantined: f?.quarantined ?? 0,
+        backfillRows: backfill?.rowsDone ?? null,
+        backfillEstimate: backfill?.estimatedRows ?? null,
+        backfillPercent: backfill === undefined
+          ? null
+          : backfill.finishedAt !== undefined
+          ? 100
+          : backfill.estimatedRows > 0
+          ? Math.min(99, Math.floor((backfill.rowsDone / backfill.estimatedRows) * 100))
+          : null,
+        nextVerify: next(i.name, "verify"),
+        nextReindex: next(i.name, "reindex"),
+      };
+    }),
+  };
 }
 
 function sinkConfigOf(config: Config, index: IndexConfig): SinkConfig {

@@ -73,7 +73,9 @@ export async function createPostgresDocumentBuilder(
       const chunk = l.values.slice(i, i + LOOKUP_CHUNK);
       const arrays = l.match.map((_, c) => chunk.map((v) => v[c]));
       const rows = await sql.unsafe(text, arrays).values();
-      for (const row of rows) out.push(row as (string | null)[]);
+      // postgres@3.4.9 can yield a stray null row after a failed run of the same prepared
+      // statement; a row is never null otherwise.
+      for (const row of rows) if (row) out.push(row as (string | null)[]);
     }
     return out;
   };
@@ -110,6 +112,7 @@ export async function createPostgresDocumentBuilder(
         const arrays = Array.from({ length: plan.keyColumns }, (_, c) => chunk.map((k) => k[c]));
         const rows = await sql.unsafe(plan.sql, [...arrays, ...plan.params] as never[]).values();
         for (const row of rows) {
+          if (!row) continue; // see the stray-null-row note above
           const key = row.slice(0, plan.keyColumns) as string[];
           const doc = row[plan.keyColumns] as string | null;
           built.set(JSON.stringify(key), doc === null ? null : JSON.parse(doc));

@@ -26,7 +26,9 @@ export function sharedCluster(): Promise<ClusterInfo> {
     const file = process.env.FLUSSO_TEST_PG_CLUSTER;
     if (file) return JSON.parse(readFileSync(file, "utf8")) as ClusterInfo;
     const cluster: PostgresCluster = await startCluster();
+    // Deno's test runner ends without Node's "exit" event; it does dispatch "unload".
     process.on("exit", () => cluster.stop());
+    globalThis.addEventListener?.("unload", () => cluster.stop());
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       process.on(signal, () => {
         cluster.stop();
