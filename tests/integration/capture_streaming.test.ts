@@ -60,22 +60,24 @@ describe("large transactions stream through protocol v2", () => {
 
   it("delivers_a_200k_row_transaction_with_bounded_memory", async () => {
     (globalThis as { gc?: () => void }).gc?.();
-    const rssBefore = process.memoryUsage().rss;
+    // Heap, not RSS: under `deno test --parallel` other test files share this process's RSS.
+    const heapBefore = process.memoryUsage().heapUsed;
     await db
       .sql`INSERT INTO items SELECT g, repeat('x', 40) FROM generate_series(1, ${ROWS}::int) g`;
     let count = 0;
-    let peak = rssBefore;
+    let peak = heapBefore;
     let spilledWhileReplaying = false;
     const lsn = await pullTransaction(() => {
       if (count === 0) spilledWhileReplaying = readdirSync(spillDir).length > 0;
-      if (++count % 10_000 === 0) peak = Math.max(peak, process.memoryUsage().rss);
+      if (++count % 10_000 === 0) peak = Math.max(peak, process.memoryUsage().heapUsed);
     });
     assert.equal(count, ROWS);
     assert.ok(lsn > 0n);
     assert.ok(spilledWhileReplaying, "the transaction was replayed from a spill file");
     assert.deepEqual(readdirSync(spillDir), [], "the spill file is deleted after replay");
-    const growthMb = (peak - rssBefore) / 1024 / 1024;
-    assert.ok(growthMb < 150, `RSS grew by ${growthMb.toFixed(0)} MB`);
+    const growthMb = (peak - heapBefore) / 1024 / 1024;
+    // Holding 200k changes would take well over this; spilling keeps the heap near flat.
+    assert.ok(growthMb < 100, `heap grew by ${growthMb.toFixed(0)} MB`);
     source.confirm(lsn);
   });
 
