@@ -36,7 +36,7 @@ build: dist/flusso ## the single binary: dist/flusso
 
 dist/flusso: setup $(shell find src -name '*.ts' 2>/dev/null) deno.json
 	@mkdir -p dist
-	$(BUN) build --compile --minify --bytecode --format=esm src/main.ts --outfile dist/flusso
+	$(BUN) build --compile --minify --bytecode --splitting --format=esm src/main.ts --outfile dist/flusso
 
 demo: setup build ## a local Postgres with the example shop, the emulator, and flusso sync
 	@bash examples/demo.sh
@@ -44,8 +44,11 @@ demo: setup build ## a local Postgres with the example shop, the emulator, and f
 bench: setup build ## the benchmark suite; prints one table
 	$(DENO) run -A bench/main.ts $(ARGS)
 
-soak: setup build ## the full reliability suite
-	FLUSSO_SOAK=1 $(DENO) test -A --no-check tests/reliability/
+soak: setup build ## the full reliability suite; prints its results table (also written to tests/reliability/README.md)
+	@rm -f cov/reliability/results-soak.jsonl
+	@FLUSSO_SOAK=1 $(DENO) test -A --no-check tests/reliability/; status=$$?; \
+	  FLUSSO_SOAK=1 $(DENO) run -A tests/reliability/support/trials.ts --write-readme || status=1; \
+	  exit $$status
 
 fmt: setup ## format the code
 	$(DENO) fmt

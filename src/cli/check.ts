@@ -2,9 +2,9 @@
  * `flusso check --config F [--offline] [--format human|json]`: validates the config and
  * prints the resolved index mappings; unless offline, also compares it with the database
  * (tables, columns, types, keys, publication, replica identity, wal_level, role rights).
- * Exit 0 clean (warnings allowed), 1 findings with errors, 2 unusable config.
+ * Exit 0 clean (warnings allowed), 1 findings with errors, 2 unusable config. The command's
+ * definition is in check_command.ts.
  */
-import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
 import postgres from "postgres";
 import { ConfigErrors } from "../config/errors.ts";
@@ -19,9 +19,6 @@ import { inspectPublication } from "../postgres/publication.ts";
 import { checkAgainstCatalog, type Finding, tablesOfConfig } from "./check_findings.ts";
 import { ExitCode } from "./exit_codes.ts";
 
-/** Output formats of `flusso check`. */
-export const CHECK_FORMATS = ["human", "json"] as const;
-
 /** Where the command writes and what it reads; injectable for tests. */
 export interface CheckIo {
   readonly out: (text: string) => void;
@@ -31,7 +28,8 @@ export interface CheckIo {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-const defaultIo = (): CheckIo => ({
+/** The real input and output: stdout, stderr and the process environment. */
+export const defaultCheckIo = (): CheckIo => ({
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   tty: Boolean(process.stderr.isTTY),
@@ -41,7 +39,7 @@ const defaultIo = (): CheckIo => ({
 /** Runs the check; returns the exit code. */
 export async function runCheck(
   options: { config: string; offline: boolean; format: "human" | "json" },
-  io: CheckIo = defaultIo(),
+  io: CheckIo = defaultCheckIo(),
 ): Promise<number> {
   let config: Config;
   try {
@@ -74,36 +72,6 @@ export async function runCheck(
     io.out(humanReport(config, mappings, findings, options.offline));
   }
   return errors > 0 ? ExitCode.Failure : ExitCode.Ok;
-}
-
-/** The `check` command. */
-export function checkCommand(io?: CheckIo) {
-  return new Command("check")
-    .description(
-      "validate the config, print the resolved index mappings and, unless --offline, compare " +
-        "it with the database",
-    )
-    .addOption(
-      new Option("-c, --config <file>", "path of flusso.toml").env("FLUSSO_CONFIG")
-        .default("flusso.toml"),
-    )
-    .addOption(
-      new Option("--offline", "do not connect to Postgres").env("FLUSSO_OFFLINE").default(false),
-    )
-    .addOption(
-      new Option("--format <format>", "output format").choices(CHECK_FORMATS).env("FLUSSO_FORMAT")
-        .default("human" as const),
-    )
-    .addHelpText(
-      "after",
-      "\nExit codes: 0 clean (warnings allowed), 1 findings with errors, 2 unusable config.",
-    )
-    .action(async (options) => {
-      process.exitCode = await runCheck(
-        { config: options.config, offline: Boolean(options.offline), format: options.format },
-        io ?? defaultIo(),
-      );
-    });
 }
 
 function definitionOf(config: Config, name: string): IndexDefinition & { sink: string } {

@@ -1,9 +1,9 @@
 /**
  * `flusso dlq list|replay|purge`: what operators do with quarantined documents. The dead-letter
  * store of every OpenSearch sink (or of `--sink`) is read; `replay` rebuilds each document from
- * current rows and writes it again, removing the entries that now succeed.
+ * current rows and writes it again, removing the entries that now succeed. The command's
+ * definition is in dlq_command.ts.
  */
-import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
 import postgres from "postgres";
 import { ConfigErrors } from "../config/errors.ts";
@@ -148,21 +148,6 @@ export async function replayDeadLetters(
   return { replayed: replayable.length - refused.size, stillRejected: refused.size, skipped };
 }
 
-const configOption = () =>
-  new Option("-c, --config <file>", "path of flusso.toml").env("FLUSSO_CONFIG")
-    .makeOptionMandatory();
-const sinkOption = () => new Option("--sink <name>", "only this sink").env("FLUSSO_DLQ_SINK");
-const indexOption = () => new Option("--index <name>", "only this index").env("FLUSSO_DLQ_INDEX");
-const limitOption = () =>
-  new Option("--limit <n>", "most entries per sink").env("FLUSSO_DLQ_LIMIT").default("100")
-    .argParser((value) => {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < 1 || n > 10_000) {
-        throw new Error(`--limit must be an integer from 1 to 10000, got ${value}`);
-      }
-      return String(n);
-    });
-
 /** Runs `work` for each selected sink, closing every sink it opened. */
 async function eachSink(
   deps: DlqDeps,
@@ -190,67 +175,60 @@ async function eachSink(
   }
 }
 
-/** The `dlq` command with its subcommands (default: the real config, sinks and database). */
-export function dlqCommand(deps: DlqDeps = defaultDlqDeps()) {
-  const dlq = new Command("dlq").description(
-    "list, replay or purge documents quarantined by the skip policy",
-  );
-  dlq.command("list")
-    .description("print quarantined documents as JSON lines, newest first")
-    .addOption(configOption())
-    .addOption(sinkOption())
-    .addOption(indexOption())
-    .addOption(limitOption())
-    .action(async (options) => {
-      await eachSink(deps, options, async (sink, name) => {
-        await listDeadLetters(
-          sink,
-          name,
-          { index: options.index, limit: Number(options.limit) },
-          deps.print,
-        );
-      });
-    });
-  dlq.command("replay")
-    .description("rebuild quarantined documents from current rows and write them again")
-    .addOption(configOption())
-    .addOption(sinkOption())
-    .addOption(indexOption())
-    .addOption(limitOption().default("1000"))
-    .action(async (options) => {
-      if (deps.replaySupport === undefined) {
-        throw new Error("dlq replay is not available in this build (no document builder)");
-      }
-      const makeSupport = deps.replaySupport;
-      await eachSink(deps, options, async (sink, name, config) => {
-        const support = await makeSupport(config);
-        try {
-          const indexes = new Set(
-            config.indexes.filter((i) => i.sink === name).map((i) => i.name),
-          );
-          await sink.ensure(support.definitions.filter((d) => indexes.has(d.index)));
-          const entries =
-            (await sink.dlq.list({ index: options.index, limit: Number(options.limit) }))
-              .filter((e) => indexes.has(e.index));
-          const result = await replayDeadLetters(sink, support, entries);
-          deps.print(JSON.stringify({ sink: name, ...result }));
-        } finally {
-          await support.close();
-        }
-      });
-    });
-  dlq.command("purge")
-    .description("delete quarantined documents (of one index with --index)")
-    .addOption(configOption())
-    .addOption(sinkOption())
-    .addOption(indexOption())
-    .action(async (options) => {
-      await eachSink(deps, options, async (sink, name) => {
-        const purged = await sink.dlq.purge({ index: options.index });
-        deps.print(JSON.stringify({ sink: name, purged }));
-      });
-    });
-  return dlq;
+/** Options every `flusso dlq` subcommand shares. */
+export interface DlqOptions {
+  readonly config: string;
+  readonly sink?: string;
+  readonly index?: string;
+}
+
+/** `flusso dlq list`: prints entries of every selected sink as JSON lines. */
+export async function runDlqList(
+  deps: DlqDeps,
+  options: DlqOptions & { readonly limit: string },
+): Promise<void> {
+  await eachSink(deps, options, async (sink, name) => {
+    await listDeadLetters(
+      sink,
+      name,
+      { index: options.index, limit: Number(options.limit) },
+      deps.print,
+    );
+  });
+}
+
+/** `flusso dlq replay`: rebuilds and writes again the entries of every selected sink. */
+export async function runDlqReplay(
+  deps: DlqDeps,
+  options: DlqOptions & { readonly limit: string },
+): Promise<void> {
+  if (deps.replaySupport === undefined) {
+    throw new Error("dlq replay is not available in this build (no document builder)");
+  }
+  const makeSupport = deps.replaySupport;
+  await eachSink(deps, options, async (sink, name, config) => {
+    const support = await makeSupport(config);
+    try {
+      const indexes = new Set(
+        config.indexes.filter((i) => i.sink === name).map((i) => i.name),
+      );
+      await sink.ensure(support.definitions.filter((d) => indexes.has(d.index)));
+      const entries = (await sink.dlq.list({ index: options.index, limit: Number(options.limit) }))
+        .filter((e) => indexes.has(e.index));
+      const result = await replayDeadLetters(sink, support, entries);
+      deps.print(JSON.stringify({ sink: name, ...result }));
+    } finally {
+      await support.close();
+    }
+  });
+}
+
+/** `flusso dlq purge`: deletes the entries (of one index with `index`) of every selected sink. */
+export async function runDlqPurge(deps: DlqDeps, options: DlqOptions): Promise<void> {
+  await eachSink(deps, options, async (sink, name) => {
+    const purged = await sink.dlq.purge({ index: options.index });
+    deps.print(JSON.stringify({ sink: name, purged }));
+  });
 }
 
 /** The real collaborators: config from disk, sinks as configured, Postgres for replay. */

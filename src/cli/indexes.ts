@@ -1,10 +1,10 @@
 /**
- * `flusso indexes`: lists the indexes of a running instance through its control surface.
+ * `flusso indexes`: lists the indexes of a running instance through its control surface
+ * (the command's definition is in indexes_command.ts).
  */
-import { Command } from "@commander-js/extra-typings";
 import process from "node:process";
 import { requestInstance } from "../ops/ops_client.ts";
-import { instanceOptions, runClient, targetFor } from "./instance.ts";
+import { type InstanceFlags, runClient, targetFor } from "./instance.ts";
 
 /**
  * A plain table of an array of objects (scalar columns only), or indented JSON for any other
@@ -31,21 +31,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** The `indexes` command. */
-export function indexesCommand() {
-  const [config, url, token, json] = instanceOptions("private");
-  return new Command("indexes")
-    .description("list the indexes of a running flusso (needs the control token)")
-    .addOption(config)
-    .addOption(url)
-    .addOption(token)
-    .addOption(json)
-    .action((opts) =>
-      runClient(async () => {
-        const target = await targetFor("private", opts);
-        const body = await requestInstance(target, "GET", "/indexes");
-        const rows = isRecord(body) && Array.isArray(body.indexes) ? body.indexes : body;
-        process.stdout.write(opts.json ? `${JSON.stringify(body, null, 2)}\n` : formatTable(rows));
-      })
-    );
+/** What `flusso indexes` prints for its options: a table, or the JSON with `--json`. */
+export function runIndexes(opts: InstanceFlags & { readonly json?: boolean }): Promise<void> {
+  return runClient(async () => {
+    const target = await targetFor("private", opts);
+    const body = await requestInstance(target, "GET", "/indexes");
+    const rows = isRecord(body) && Array.isArray(body.indexes) ? body.indexes : body;
+    process.stdout.write(opts.json ? `${JSON.stringify(body, null, 2)}\n` : formatTable(rows));
+  });
 }

@@ -1,8 +1,7 @@
 /**
- * What `flusso status`, `flusso indexes` and `flusso reindex` share: options that locate a
- * running instance (`--url`, `--token`, `--config`) and turning them into a target.
+ * What `flusso status`, `flusso indexes` and `flusso reindex` share at run time: turning their
+ * options (see instance_options.ts) into a target, and failures into an exit code.
  */
-import { Option } from "@commander-js/extra-typings";
 import { existsSync } from "node:fs";
 import process from "node:process";
 import { loadConfig } from "../config/load.ts";
@@ -15,29 +14,7 @@ import {
   type Surface,
 } from "../ops/ops_client.ts";
 import { ExitCode } from "./exit_codes.ts";
-
-/** The config file used when `--config` is absent and it exists in the working directory. */
-export const DEFAULT_CONFIG = "flusso.toml";
-
-/** `--config`, `--url` and (for the control surface) `--token`. */
-export function instanceOptions(surface: Surface) {
-  const url = surface === "public"
-    ? new Option("--url <url>", "the public surface of the instance (default: from the config)")
-      .env("FLUSSO_STATUS_URL")
-    : new Option("--url <url>", "the control surface of the instance (default: from the config)")
-      .env("FLUSSO_CONTROL_URL");
-  return [
-    new Option(
-      "-c, --config <file>",
-      `flusso.toml to read [server] from (default: ./${DEFAULT_CONFIG} when present)`,
-    )
-      .env("FLUSSO_CONFIG"),
-    url,
-    new Option("--token <token>", "bearer token of the control surface (prefer the env twin)")
-      .env("FLUSSO_TOKEN"),
-    new Option("--json", "print the raw JSON answer").env("FLUSSO_JSON"),
-  ] as const;
-}
+import { DEFAULT_CONFIG } from "./instance_options.ts";
 
 /** Parsed instance options. */
 export interface InstanceFlags {

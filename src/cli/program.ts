@@ -1,20 +1,22 @@
 import { Command } from "@commander-js/extra-typings";
 import { VERSION } from "../version.ts";
 import { globalOptions } from "./global_options.ts";
-import { serviceCommand } from "./service.ts";
-import { checkCommand } from "./check.ts";
-import { schemaCommand } from "./schema.ts";
-import { syncCommand } from "./sync.ts";
-import { dlqCommand } from "./dlq.ts";
-import { slotCommand } from "./slot.ts";
-import { statusCommand } from "./status.ts";
-import { indexesCommand } from "./indexes.ts";
-import { reindexCommand } from "./reindex.ts";
-import { verifyCommand } from "./verify.ts";
+import { serviceCommand } from "./service_command.ts";
+import { checkCommand } from "./check_command.ts";
+import { schemaCommand } from "./schema_command.ts";
+import { syncCommand } from "./sync_command.ts";
+import { dlqCommand } from "./dlq_command.ts";
+import { slotCommand } from "./slot_command.ts";
+import { statusCommand } from "./status_command.ts";
+import { indexesCommand } from "./indexes_command.ts";
+import { reindexCommand } from "./reindex_command.ts";
+import { verifyCommand } from "./verify_command.ts";
 
 /**
- * Builds the `flusso` command line. Commands register themselves here as their capability
- * lands; the program never offers a command that cannot run.
+ * Builds the `flusso` command line. Only command definitions are imported here: each command
+ * loads its implementation when it runs, so `flusso --help` pays for commander alone.
+ * Commands register themselves here as their capability lands; the program never offers a
+ * command that cannot run.
  */
 export function buildProgram(): Command {
   const [logFormat, logLevel] = globalOptions();

@@ -1,17 +1,14 @@
 /**
  * `flusso service install`: writes the systemd unit for this binary and an absolute config
  * path. It does not create users or run systemctl; it prints those steps instead, so it
- * never changes more of the system than one file.
+ * never changes more of the system than one file. The command's definition is in
+ * service_command.ts.
  */
-import { Command, Option } from "@commander-js/extra-typings";
 import { existsSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import process from "node:process";
-import { DEFAULT_UNIT_OPTIONS, renderUnit, UnitOptionError } from "../ops/systemd_unit.ts";
+import { renderUnit, UnitOptionError } from "../ops/systemd_unit.ts";
 import { ExitCode } from "./exit_codes.ts";
-
-/** Where the unit goes unless `--output` says otherwise. */
-export const DEFAULT_UNIT_PATH = "/etc/systemd/system/flusso.service";
 
 /** A failure of `service install` a user must fix (exit code 2 for options, 1 for I/O). */
 export class ServiceInstallError extends Error {
@@ -99,61 +96,19 @@ export function installService(options: InstallOptions): string {
   return unit;
 }
 
-/** The `service` command with its `install` subcommand. */
-export function serviceCommand() {
-  const install = new Command("install")
-    .description("write a systemd unit (Type=notify, hardened) for this binary and config")
-    .addOption(
-      new Option("-c, --config <file>", "flusso.toml the service runs with")
-        .default("flusso.toml")
-        .env("FLUSSO_CONFIG"),
-    )
-    .addOption(
-      new Option("--binary <path>", "the flusso binary (default: this one when compiled)")
-        .env("FLUSSO_SERVICE_BINARY"),
-    )
-    .addOption(
-      new Option("--user <name>", "the dedicated system user to run as")
-        .default(DEFAULT_UNIT_OPTIONS.user)
-        .env("FLUSSO_SERVICE_USER"),
-    )
-    .addOption(
-      new Option(
-        "--environment-file <path>",
-        "an optional env file for secrets (DATABASE_URL, FLUSSO_TOKEN, …)",
-      )
-        .default(DEFAULT_UNIT_OPTIONS.environmentFile!)
-        .env("FLUSSO_SERVICE_ENVIRONMENT_FILE"),
-    )
-    .addOption(
-      new Option("-o, --output <path>", "where to write the unit")
-        .default(DEFAULT_UNIT_PATH)
-        .env("FLUSSO_SERVICE_OUTPUT"),
-    )
-    .addOption(
-      new Option("--dry-run", "print the unit instead of writing it").env("FLUSSO_DRY_RUN"),
-    )
-    .action((opts) => {
-      try {
-        installService({
-          config: opts.config,
-          binary: opts.binary,
-          user: opts.user,
-          output: opts.output,
-          environmentFile: opts.environmentFile,
-          dryRun: opts.dryRun === true,
-          print: (text) => void process.stdout.write(text),
-        });
-      } catch (error) {
-        if (error instanceof ServiceInstallError) {
-          process.stderr.write(`flusso service install: ${error.message}\n`);
-          process.exitCode = error.usage ? ExitCode.Usage : ExitCode.Failure;
-          return;
-        }
-        throw error;
-      }
-    });
-  return new Command("service")
-    .description("manage the systemd service")
-    .addCommand(install);
+/**
+ * `flusso service install` for its parsed options: installs, or prints why not and sets the
+ * exit code (2 for options, 1 for I/O).
+ */
+export function runServiceInstall(options: Omit<InstallOptions, "print">): void {
+  try {
+    installService({ ...options, print: (text) => void process.stdout.write(text) });
+  } catch (error) {
+    if (error instanceof ServiceInstallError) {
+      process.stderr.write(`flusso service install: ${error.message}\n`);
+      process.exitCode = error.usage ? ExitCode.Usage : ExitCode.Failure;
+      return;
+    }
+    throw error;
+  }
 }

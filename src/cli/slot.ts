@@ -1,9 +1,9 @@
 /**
  * `flusso slot status|drop`: what an operator needs to see and do about the replication slot.
  * `status` shows position, lag and WAL safety; `drop` removes the slot (and optionally the
- * publication) so the next start re-creates it and re-seeds every index.
+ * publication) so the next start re-creates it and re-seeds every index. The command's
+ * definition is in slot_command.ts.
  */
-import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
 import postgres from "postgres";
 import { ConfigErrors } from "../config/errors.ts";
@@ -23,7 +23,8 @@ export interface SlotDeps {
   print(line: string): void;
 }
 
-const defaultDeps = (): SlotDeps => ({
+/** The real collaborators: the config from disk, lines to stdout. */
+export const defaultSlotDeps = (): SlotDeps => ({
   loadConfig: (path) => loadConfig(path),
   print: (line) => process.stdout.write(`${line}\n`),
 });
@@ -131,60 +132,44 @@ async function withConfig(
   }
 }
 
-const configOption = () =>
-  new Option("-c, --config <file>", "path of flusso.toml").env("FLUSSO_CONFIG")
-    .makeOptionMandatory();
+/** `flusso slot status`: prints the report (one JSON object with `json`); exit 1 on lost WAL. */
+export async function runSlotStatus(
+  deps: SlotDeps,
+  options: { readonly config: string; readonly json?: boolean },
+): Promise<void> {
+  await withConfig(deps, options.config, async (config, sql) => {
+    const report = await slotStatus(sql, config);
+    if (options.json) deps.print(JSON.stringify(report));
+    else for (const line of formatSlotStatus(report)) deps.print(line);
+    if (report.walStatus === "lost") process.exitCode = ExitCode.Failure;
+  });
+}
 
-/** The `flusso slot` command with its `status` and `drop` subcommands. */
-export function slotCommand(deps: SlotDeps = defaultDeps()) {
-  const slot = new Command("slot").description(
-    "inspect or drop the replication slot (and publication) of a configuration",
-  );
-  slot.command("status")
-    .description("show the slot's position, lag, wal_status and safe_wal_size")
-    .addOption(configOption())
-    .option("--json", "print one JSON object")
-    .action(async (options) => {
-      await withConfig(deps, options.config, async (config, sql) => {
-        const report = await slotStatus(sql, config);
-        if (options.json) deps.print(JSON.stringify(report));
-        else for (const line of formatSlotStatus(report)) deps.print(line);
-        if (report.walStatus === "lost") process.exitCode = ExitCode.Failure;
-      });
-    });
-  slot.command("drop")
-    .description(
-      "drop the slot: the next start creates a new one and re-seeds every index (changes made " +
-        "while no slot exists reach the indexes only through that re-seed)",
-    )
-    .addOption(configOption())
-    .option("--force", "terminate the connection streaming from the slot first")
-    .option("--publication", "drop the publication too")
-    .action(async (options) => {
-      await withConfig(deps, options.config, async (config, sql) => {
-        let dropped: boolean;
-        try {
-          dropped = await dropSlot(sql, config.source.slot, { force: options.force });
-        } catch (error) {
-          if (!(error instanceof SlotActiveError)) throw error;
-          process.stderr.write(`${error.message}\n`);
-          process.exitCode = ExitCode.Failure;
-          return;
-        }
-        deps.print(
-          dropped
-            ? `dropped slot ${config.source.slot}`
-            : `slot ${config.source.slot} does not exist`,
-        );
-        if (options.publication) {
-          const gone = await dropPublication(sql, config.source.publication);
-          deps.print(
-            gone
-              ? `dropped publication ${config.source.publication}`
-              : `publication ${config.source.publication} does not exist`,
-          );
-        }
-      });
-    });
-  return slot;
+/** `flusso slot drop`: drops the slot (and with `publication` the publication too). */
+export async function runSlotDrop(
+  deps: SlotDeps,
+  options: { readonly config: string; readonly force?: boolean; readonly publication?: boolean },
+): Promise<void> {
+  await withConfig(deps, options.config, async (config, sql) => {
+    let dropped: boolean;
+    try {
+      dropped = await dropSlot(sql, config.source.slot, { force: options.force });
+    } catch (error) {
+      if (!(error instanceof SlotActiveError)) throw error;
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = ExitCode.Failure;
+      return;
+    }
+    deps.print(
+      dropped ? `dropped slot ${config.source.slot}` : `slot ${config.source.slot} does not exist`,
+    );
+    if (options.publication) {
+      const gone = await dropPublication(sql, config.source.publication);
+      deps.print(
+        gone
+          ? `dropped publication ${config.source.publication}`
+          : `publication ${config.source.publication} does not exist`,
+      );
+    }
+  });
 }

@@ -1,13 +1,12 @@
 /**
  * `flusso status`: asks a running instance for its /status and prints a summary (or the JSON
- * with `--json`).
+ * with `--json`). The command's definition is in status_command.ts.
  */
-import { Command } from "@commander-js/extra-typings";
 import process from "node:process";
 import { requestInstance } from "../ops/ops_client.ts";
 import { formatDuration, groupDigits } from "../ops/progress.ts";
 import type { StatusDocument } from "../ops/status_model.ts";
-import { instanceOptions, runClient, targetFor } from "./instance.ts";
+import { type InstanceFlags, runClient, targetFor } from "./instance.ts";
 
 /** A human summary of a /status document, one fact per line. */
 export function formatStatus(doc: StatusDocument): string {
@@ -67,21 +66,13 @@ export function formatStatus(doc: StatusDocument): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** The `status` command. */
-export function statusCommand() {
-  const [config, url, , json] = instanceOptions("public");
-  return new Command("status")
-    .description("show the state of a running flusso (phase, indexes, lag, counters)")
-    .addOption(config)
-    .addOption(url)
-    .addOption(json)
-    .action((opts) =>
-      runClient(async () => {
-        const target = await targetFor("public", opts);
-        const doc = await requestInstance(target, "GET", "/status");
-        process.stdout.write(
-          opts.json ? `${JSON.stringify(doc, null, 2)}\n` : formatStatus(doc as StatusDocument),
-        );
-      })
+/** What `flusso status` prints for its options: the summary, or the JSON with `--json`. */
+export function runStatus(opts: InstanceFlags & { readonly json?: boolean }): Promise<void> {
+  return runClient(async () => {
+    const target = await targetFor("public", opts);
+    const doc = await requestInstance(target, "GET", "/status");
+    process.stdout.write(
+      opts.json ? `${JSON.stringify(doc, null, 2)}\n` : formatStatus(doc as StatusDocument),
     );
+  });
 }

@@ -2,9 +2,8 @@
  * `flusso sync --config F`: the composition root of the pipeline. Loads the config, wires the
  * Postgres source and document builder, the OpenSearch (or stdout) sinks and the telemetry to
  * the engine, serves the HTTP surfaces, talks to systemd, and runs until a signal or a fatal
- * error. `run` is an alias, for configs and units written for flusso 0.15.
+ * error. The command's definition (and its `run` alias) is in sync_command.ts.
  */
-import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
 import postgres from "postgres";
 import { ConfigErrors } from "../config/errors.ts";
@@ -33,7 +32,6 @@ import { createVerifier, DriftRemainsError, logVerifyReport } from "../ops/verif
 import { aliasName } from "../opensearch/naming.ts";
 import { VERSION } from "../version.ts";
 import { ExitCode } from "./exit_codes.ts";
-import { loggerFromGlobals } from "./logging.ts";
 
 /** Options of `flusso sync`. */
 export interface SyncOptions {
@@ -41,52 +39,6 @@ export interface SyncOptions {
   readonly skipBackfill: boolean;
   readonly dryRun: boolean;
   readonly shutdownGraceMs: number;
-}
-
-/** The `sync` command (and its `run` alias). */
-export function syncCommand() {
-  return new Command("sync")
-    .alias("run")
-    .description("create the indexes, backfill them, then stream every committed change into them")
-    .addOption(
-      new Option("-c, --config <file>", "path of flusso.toml").env("FLUSSO_CONFIG")
-        .makeOptionMandatory(),
-    )
-    .addOption(
-      new Option(
-        "--skip-backfill",
-        "do not backfill unseeded indexes (they receive live changes only)",
-      )
-        .env("FLUSSO_SKIP_BACKFILL"),
-    )
-    .addOption(
-      new Option(
-        "--dry-run",
-        "print NDJSON write operations to stdout instead of writing to OpenSearch",
-      )
-        .env("FLUSSO_DRY_RUN"),
-    )
-    .addOption(
-      new Option("--shutdown-grace <seconds>", "how long a stop waits for the batch in flight")
-        .env("FLUSSO_SHUTDOWN_GRACE").default("10"),
-    )
-    .action(async (options, command) => {
-      const logger = loggerFromGlobals(command.optsWithGlobals());
-      const grace = Number(options.shutdownGrace);
-      if (!Number.isFinite(grace) || grace < 0) {
-        logger.error("--shutdown-grace must be a number of seconds ≥ 0", {
-          value: options.shutdownGrace,
-        });
-        process.exit(ExitCode.Usage);
-      }
-      const code = await runSync({
-        config: options.config,
-        skipBackfill: options.skipBackfill === true,
-        dryRun: options.dryRun === true,
-        shutdownGraceMs: grace * 1000,
-      }, logger);
-      process.exit(code);
-    });
 }
 
 /** Runs the pipeline until stopped; returns the process exit code. */

@@ -3,8 +3,8 @@
  * every id, a content hash of every document), reports missing, extra and stale documents,
  * and with `--repair` fixes them through the normal write path. Exit code 0 when in sync (or
  * repaired), 1 when drift remains or verify could not run, 2 for usage and config errors.
+ * The command's definition is in verify_command.ts.
  */
-import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
 import postgres from "postgres";
 import { ConfigErrors } from "../config/errors.ts";
@@ -21,7 +21,6 @@ import type { Logger } from "../ops/logger.ts";
 import type { DriftList, VerifyReport } from "../ops/verify.ts";
 import { createVerifier } from "../ops/verify_run.ts";
 import { ExitCode } from "./exit_codes.ts";
-import { loggerFromGlobals } from "./logging.ts";
 
 /** Options of `flusso verify`. */
 export interface VerifyCommandOptions {
@@ -72,49 +71,6 @@ export function formatVerifyHuman(outcomes: readonly VerifyOutcome[]): string {
     }
   }
   return `${lines.join("\n")}\n`;
-}
-
-/** The `verify` command. */
-export function verifyCommand() {
-  return new Command("verify")
-    .description(
-      "compare Postgres with the indexes (count, ids, content) and report missing, stale and extra documents",
-    )
-    .addOption(
-      new Option("-c, --config <file>", "path of flusso.toml").env("FLUSSO_CONFIG")
-        .makeOptionMandatory(),
-    )
-    .addOption(new Option("--index <name>", "only this index").env("FLUSSO_VERIFY_INDEX"))
-    .addOption(
-      new Option("--repair", "fix the drift through the normal (versioned) write path")
-        .env("FLUSSO_VERIFY_REPAIR"),
-    )
-    .addOption(
-      new Option("--format <format>", "output format").choices(["human", "json"] as const)
-        .default("human" as const).env("FLUSSO_VERIFY_FORMAT"),
-    )
-    .addOption(
-      new Option("--page-size <n>", "keys and ids per page (bounds memory)").default("500")
-        .env("FLUSSO_VERIFY_PAGE_SIZE"),
-    )
-    .action(async (options, command) => {
-      const logger = loggerFromGlobals(command.optsWithGlobals());
-      const pageSize = Number(options.pageSize);
-      if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 10_000) {
-        process.stderr.write(
-          `flusso: --page-size must be an integer from 1 to 10000, got ${options.pageSize}\n`,
-        );
-        process.exit(ExitCode.Usage);
-      }
-      const code = await runVerify({
-        config: options.config,
-        index: options.index,
-        repair: options.repair === true,
-        format: options.format,
-        pageSize,
-      }, logger);
-      process.exit(code);
-    });
 }
 
 /** Runs verify as the command does; prints to stdout and returns the exit code. */

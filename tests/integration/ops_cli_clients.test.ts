@@ -14,9 +14,9 @@ import {
   urlForAddress,
 } from "../../src/ops/ops_client.ts";
 import { targetFor } from "../../src/cli/instance.ts";
-import { statusCommand } from "../../src/cli/status.ts";
-import { indexesCommand } from "../../src/cli/indexes.ts";
-import { reindexCommand } from "../../src/cli/reindex.ts";
+import { statusCommand } from "../../src/cli/status_command.ts";
+import { indexesCommand } from "../../src/cli/indexes_command.ts";
+import { reindexCommand } from "../../src/cli/reindex_command.ts";
 
 const TOKEN = "client-test-token-1";
 
