@@ -5,6 +5,12 @@ import { CommanderError } from "@commander-js/extra-typings";
 import { buildProgram } from "./cli/program.ts";
 import { ExitCode } from "./cli/exit_codes.ts";
 
+// `flusso schema index | head` closes the pipe early: that is the reader's choice, not a failure.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(ExitCode.Ok);
+  throw error;
+});
+
 const program = buildProgram();
 program.exitOverride();
 try {

@@ -165,6 +165,7 @@ export async function runSync(options: SyncOptions, logger: Logger): Promise<num
     });
 
     let announced = false;
+    let lastStatusLine = 0;
     const stopWatchdog = notifier.startWatchdog(() => telemetry.status.isReady());
     cleanups.push(stopWatchdog);
     const observer = {
@@ -173,6 +174,19 @@ export async function runSync(options: SyncOptions, logger: Logger): Promise<num
         if (event.type === "live_started" && !announced) {
           announced = true;
           void notifier.ready("streaming changes");
+        }
+        // `systemctl status` shows the latest STATUS= line; at most one every 5 s.
+        const now = Date.now();
+        if (
+          announced && now - lastStatusLine >= 5_000 &&
+          (event.type === "batch_committed" || event.type === "backfill_progress")
+        ) {
+          lastStatusLine = now;
+          const counters = telemetry.status.document({ version: VERSION }).counters;
+          const backfilling = event.type === "backfill_progress"
+            ? `, backfilling ${event.index} ${event.rowsDone} rows`
+            : "";
+          void notifier.status(`live: ${counters.changesCommitted} changes indexed${backfilling}`);
         }
       },
     };
