@@ -48,7 +48,7 @@ soak: setup build ## the full reliability suite; prints its results table (also 
 	@rm -f cov/reliability/results-soak.jsonl
 	@FLUSSO_SOAK=1 $(DENO) test -A --no-check tests/reliability/; status=$$?; \
 	  FLUSSO_SOAK=1 $(DENO) run -A tests/reliability/support/trials.ts --write-readme || status=1; \
-	  exit $$status
+	  $(DENO) fmt --quiet tests/reliability/README.md; exit $$status
 
 fmt: setup ## format the code
 	$(DENO) fmt

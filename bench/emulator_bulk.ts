@@ -1,18 +1,29 @@
 /**
  * Emulator `_bulk` throughput: how many small documents per second the OpenSearch emulator
  * (tests/support/opensearch) accepts through `_bulk` on one core, so it is never the bottleneck
- * of an integration test or benchmark. The emulator runs as its own process (one JS thread =
- * one core); this process sends pre-built NDJSON bodies of 1,000 index actions with external
- * versions into a `dynamic: strict` index over one keep-alive connection, then checks the count.
+ * of an integration test or benchmark. The emulator runs as its own process (one JS thread);
+ * this process sends pre-built NDJSON bodies of 1,000 index actions with external versions into
+ * a `dynamic: strict` index over one keep-alive connection, then checks the count.
+ *
+ * Two figures: docs per wall-clock second (client and emulator share the machine), and docs per
+ * second of the emulator's own CPU time (`GET /_emulator/process`, user + system, all of its
+ * threads) — the fair reading of "on one core", since the client's work is not counted.
  * Anchor: `JSON.parse` of the same lines in this process — the parsing floor any server pays.
+ *
+ * `FLUSSO_BENCH_EMULATOR_DOCS` sets the document count (default 200,000);
+ * `FLUSSO_BENCH_EMULATOR_FLAGS` adds runtime flags to the emulator process, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it.
  */
 import { spawn } from "node:child_process";
 import http from "node:http";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
 import type { Benchmark, BenchRow } from "./harness/suite.ts";
 
 const DOCS = Number(process.env.FLUSSO_BENCH_EMULATOR_DOCS ?? 200_000);
+const FLAGS = (process.env.FLUSSO_BENCH_EMULATOR_FLAGS ?? "").split(/\s+/).filter((f) => f);
 const BATCH = 1_000;
+const WARMUP_BODIES = 20;
 const TARGET = 50_000;
 
 function buildBodies(): string[] {
@@ -68,11 +79,14 @@ function request(
   });
 }
 
-async function startStandalone(): Promise<{ port: number; stop(): void }> {
-  const main = new URL("../tests/support/opensearch/main.ts", import.meta.url).pathname;
-  const child = spawn(process.execPath, ["run", "-A", main, "--port", "0", "--no-log"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+async function startStandalone(): Promise<{ port: number; stop(): Promise<void> }> {
+  const main = fileURLToPath(new URL("../tests/support/opensearch/main.ts", import.meta.url));
+  const child = spawn(
+    process.execPath,
+    ["run", "-A", ...FLAGS, main, "--port", "0", "--no-log"],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (c: Buffer) => {
@@ -82,7 +96,22 @@ async function startStandalone(): Promise<{ port: number; stop(): void }> {
     });
     child.on("exit", (code) => reject(new Error(`emulator exited with ${code}`)));
   });
-  return { port: Number(new URL(url).port), stop: () => child.kill("SIGTERM") };
+  return {
+    port: Number(new URL(url).port),
+    // Waiting for the exit lets a `--cpu-prof` emulator write its profile.
+    stop: () => (child.kill("SIGTERM"), exited),
+  };
+}
+
+/** The emulator process's CPU time so far (user + system), in seconds. */
+async function emulatorCpu(agent: http.Agent, port: number): Promise<number> {
+  const r = JSON.parse(await request(agent, port, "GET", "/_emulator/process"));
+  return (r.cpu.user + r.cpu.system) / 1e6;
+}
+
+function ownCpu(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 function parseFloor(bodies: string[]): number {
@@ -94,7 +123,9 @@ function parseFloor(bodies: string[]): number {
   return (n / 2) / ((performance.now() - start) / 1000);
 }
 
-/** Emulator `_bulk` docs/s against the ≥ 50k docs/s target. */
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/** Emulator `_bulk` docs/s (wall and per emulator CPU-second) against the ≥ 50k docs/s target. */
 export const emulatorBulkBenchmark: Benchmark = {
   name: "emulator",
   async run(): Promise<BenchRow[]> {
@@ -122,7 +153,13 @@ export const emulatorBulkBenchmark: Benchmark = {
           },
         }),
       );
-      await request(agent, emulator.port, "POST", "/_bulk", bodies[0]); // warm-up (same ids: conflicts-free, external_gte)
+      // Warm-up (lets the JIT settle): the same ids and versions again later are conflict-free
+      // under external_gte, so the final count is unaffected.
+      for (const body of bodies.slice(0, WARMUP_BODIES)) {
+        await request(agent, emulator.port, "POST", "/_bulk", body);
+      }
+      const cpuBefore = await emulatorCpu(agent, emulator.port);
+      const ownBefore = ownCpu();
       const start = performance.now();
       for (const body of bodies) {
         const reply = await request(agent, emulator.port, "POST", "/_bulk", body);
@@ -131,22 +168,36 @@ export const emulatorBulkBenchmark: Benchmark = {
         }
       }
       const seconds = (performance.now() - start) / 1000;
+      const clientCpu = ownCpu() - ownBefore;
+      const cpu = await emulatorCpu(agent, emulator.port) - cpuBefore;
       await request(agent, emulator.port, "POST", "/bench/_refresh");
       const count = JSON.parse(await request(agent, emulator.port, "GET", "/bench/_count")).count;
       if (count !== DOCS) throw new Error(`expected ${DOCS} documents, the emulator has ${count}`);
       const rate = DOCS / seconds;
+      const perCpu = DOCS / cpu;
       const floor = parseFloor(bodies);
+      const figure = `emulator _bulk (${DOCS} docs, ${BATCH}/request)`;
+      const target = `≥ ${fmt(TARGET)} docs/s`;
       return [{
-        figure: `emulator _bulk throughput (${DOCS} docs, ${BATCH}/request)`,
-        flusso: `${Math.round(rate).toLocaleString("en-US")} docs/s`,
-        anchor: `${Math.round(floor).toLocaleString("en-US")} docs/s (JSON.parse only)`,
+        figure: `${figure}, wall clock`,
+        flusso: `${fmt(rate)} docs/s (client CPU ${clientCpu.toFixed(2)} s in ${
+          seconds.toFixed(2)
+        } s)`,
+        anchor: `${fmt(floor)} docs/s (JSON.parse only)`,
         ratio: (rate / floor).toFixed(2),
-        target: `≥ ${TARGET.toLocaleString("en-US")} docs/s`,
+        target,
         verdict: rate >= TARGET ? "met" : "missed",
+      }, {
+        figure: `${figure}, per emulator CPU-second`,
+        flusso: `${fmt(perCpu)} docs/s (emulator CPU ${cpu.toFixed(2)} s)`,
+        anchor: `${fmt(floor)} docs/s (JSON.parse only)`,
+        ratio: (perCpu / floor).toFixed(2),
+        target: `${target} on one core`,
+        verdict: perCpu >= TARGET ? "met" : "missed",
       }];
     } finally {
       agent.destroy();
-      emulator.stop();
+      await emulator.stop();
     }
   },
 };

@@ -12,7 +12,7 @@ import { loadConfig } from "../config/load.ts";
 import type { Config, IndexConfig, SinkConfig } from "../config/model.ts";
 import { createEngineControl, runEngine } from "../engine/engine.ts";
 import type { EngineIndex } from "../engine/options.ts";
-import type { Sink } from "../engine/ports.ts";
+import { type DocumentBuilder, type Sink, TransientSourceError } from "../engine/ports.ts";
 import { routeSinks } from "../engine/sink_router.ts";
 import { indexMapping } from "../model/mapping.ts";
 import { createOpenSearchSink, type OpenSearchSink } from "../opensearch/sink.ts";
@@ -81,16 +81,20 @@ export async function runSync(options: SyncOptions, logger: Logger): Promise<num
       clientOptions(config.source.connection, { max: 8, applicationName: "flusso" }),
     );
     cleanups.push(() => sql.end({ timeout: 5 }));
-    const builder = await createPostgresDocumentBuilder({ sql, indexes, logger });
+    const rawBuilder = await createPostgresDocumentBuilder({ sql, indexes, logger });
     const source = createPostgresChangeSource({
       connection: config.source.connection,
       slot: config.source.slot,
       publication: config.source.publication,
       managePublication: config.source.managePublication,
-      tables: builder.tablesOf(),
+      tables: rawBuilder.tablesOf(),
       heartbeatMs: config.source.heartbeatMs,
       logger,
     });
+    // When Postgres refuses the builder's queries (restarting, unreachable), drop the stream
+    // too: a shutting-down server waits on its walsender until flusso confirms, which it
+    // cannot do without those queries. The stream resumes from the confirmed position.
+    const builder = interruptSourceOnOutage(rawBuilder, source);
     const { sink, openSearchSinks } = buildSink(config, indexes, options.dryRun, logger);
 
     const pub = await startHttpSurface({
@@ -297,4 +301,24 @@ function buildSink(
   }
   const routes = new Map(indexes.map((i) => [i.name, bySinkName.get(i.sink)!]));
   return { sink: routeSinks(routes), openSearchSinks };
+}
+
+function interruptSourceOnOutage(
+  builder: DocumentBuilder,
+  source: { interrupt(reason: string): void },
+): DocumentBuilder {
+  const guard = async <T>(call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof TransientSourceError) source.interrupt(error.message);
+      throw error;
+    }
+  };
+  return {
+    resolve: (changes) => guard(() => builder.resolve(changes)),
+    build: (index, keys) => guard(() => builder.build(index, keys)),
+    scanKeys: (index, options) => guard(() => builder.scanKeys(index, options)),
+    estimateRows: (index) => guard(() => builder.estimateRows(index)),
+  };
 }

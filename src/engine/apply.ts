@@ -1,11 +1,13 @@
 /**
  * Applying one live batch: resolve its changes to document keys, build each affected
  * document once (keys are de-duplicated per index however many changes touch them), and
- * flush. Confirmation is the caller's job, after this resolves.
+ * flush. The two halves are separate (`prepareBatch`, `flushPrepared`) so the engine can
+ * build the next batch while this one flushes. Confirmation is the caller's job, after the
+ * flush resolves.
  */
 import type { DocKey, DocumentBuilder, SinkWrite } from "./ports.ts";
 import type { Batch } from "./batch.ts";
-import { summarize } from "./batch.ts";
+import { type BatchSummary, summarize } from "./batch.ts";
 import type { FlushOutcome } from "./aimd.ts";
 import {
   emptyTotals,
@@ -59,22 +61,39 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-/** Resolves, builds and flushes `batch`. Throws on a `stop` rejection or a fatal port error. */
-export async function applyBatch(context: ApplyContext, batch: Batch): Promise<BatchReport> {
+/** A batch resolved and built, its writes not yet sent. */
+export interface PreparedBatch {
+  readonly batch: Batch;
+  readonly summary: BatchSummary;
+  /** Every write of the batch, one per document, in build order. */
+  readonly writes: readonly SinkWrite[];
+  readonly documents: Readonly<Record<string, number>>;
+  readonly resolveMs: number;
+  readonly buildMs: number;
+}
+
+/**
+ * Resolves and builds `batch` without writing anything, so it can run while the previous
+ * batch flushes. `previous` settles when every earlier batch's writes are done: a TRUNCATE
+ * waits for it before starting the new generation, so no older write lands in that
+ * generation after its backfill began reading.
+ */
+export async function prepareBatch(
+  context: ApplyContext,
+  batch: Batch,
+  previous?: Promise<unknown>,
+): Promise<PreparedBatch> {
   const summary = summarize(batch.events);
-  const totals = emptyTotals();
   const documents: Record<string, number> = {};
-  const report = (resolveMs: number, buildMs: number): BatchReport => ({
-    ...totals,
-    changes: summary.changes.length,
-    transactions: summary.transactions,
-    confirmLsn: summary.confirmLsn,
-    firstCommitTime: summary.firstCommitTime,
+  const prepared = (writes: SinkWrite[], resolveMs: number, buildMs: number): PreparedBatch => ({
+    batch,
+    summary,
+    writes,
     documents,
     resolveMs,
     buildMs,
   });
-  if (summary.changes.length === 0 || summary.version === undefined) return report(0, 0);
+  if (summary.changes.length === 0 || summary.version === undefined) return prepared([], 0, 0);
   const version = summary.version;
   const { clock, builder } = context;
 
@@ -88,9 +107,9 @@ export async function applyBatch(context: ApplyContext, batch: Batch): Promise<B
   const resolveMs = clock.now() - t;
 
   // A new generation must exist before this batch writes, so its writes reach it too.
-  for (const index of resolution.truncated) {
-    if (context.enabled.has(index)) await context.reindex(index);
-  }
+  const truncated = [...resolution.truncated].filter((index) => context.enabled.has(index));
+  if (truncated.length > 0) await previous?.catch(() => {});
+  for (const index of truncated) await context.reindex(index);
 
   const tasks: { index: string; keys: DocKey[] }[] = [];
   for (const [index, keys] of resolution.keys) {
@@ -103,9 +122,8 @@ export async function applyBatch(context: ApplyContext, batch: Batch): Promise<B
   }
 
   let buildMs = 0;
-  let pending: SinkWrite[] = [];
-  for (let i = 0; i < tasks.length; i++) {
-    const { index, keys } = tasks[i];
+  const writes: SinkWrite[] = [];
+  for (const { index, keys } of tasks) {
     t = clock.now();
     const built = await retryTransient(
       context,
@@ -114,18 +132,39 @@ export async function applyBatch(context: ApplyContext, batch: Batch): Promise<B
       () => builder.build(index, keys),
     );
     buildMs += clock.now() - t;
-    pending.push(...toWrites(built, version));
-    const last = i === tasks.length - 1;
-    if (!last && pending.length >= context.options.flushChunkSize) {
-      await flushWrites(context, pending, false, totals, context.onFlush);
-      pending = [];
-    }
+    for (const w of toWrites(built, version)) writes.push(w);
   }
-  // Only the batch's last write may ask for immediate visibility.
-  const parts = chunk(pending, context.options.flushChunkSize);
+  return prepared(writes, resolveMs, buildMs);
+}
+
+/**
+ * Writes a prepared batch in chunks of `flushChunkSize`. Throws on a `stop` rejection or a
+ * fatal port error. Only the batch's last write may ask for immediate visibility.
+ */
+export async function flushPrepared(
+  context: ApplyContext,
+  prepared: PreparedBatch,
+): Promise<BatchReport> {
+  const { summary, batch } = prepared;
+  const totals = emptyTotals();
+  const parts = chunk(prepared.writes, context.options.flushChunkSize);
   for (let i = 0; i < parts.length; i++) {
     const caughtUp = i === parts.length - 1 && batch.caughtUp;
     await flushWrites(context, parts[i], caughtUp, totals, context.onFlush);
   }
-  return report(resolveMs, buildMs);
+  return {
+    ...totals,
+    changes: summary.changes.length,
+    transactions: summary.transactions,
+    confirmLsn: summary.confirmLsn,
+    firstCommitTime: summary.firstCommitTime,
+    documents: prepared.documents,
+    resolveMs: prepared.resolveMs,
+    buildMs: prepared.buildMs,
+  };
+}
+
+/** Resolves, builds and flushes `batch`. Throws on a `stop` rejection or a fatal port error. */
+export async function applyBatch(context: ApplyContext, batch: Batch): Promise<BatchReport> {
+  return await flushPrepared(context, await prepareBatch(context, batch));
 }

@@ -1,7 +1,8 @@
 /**
  * Backfilling one index from current rows: page root keys in key order, build, flush, save
- * the cursor, repeat; then mark the index seeded. Memory stays bounded by one page, and a
- * crash resumes after the last saved cursor. Writes use the stream's start LSN as version,
+ * the cursor, repeat (the next page is read while the current one is written); then mark the
+ * index seeded. Memory stays bounded by two pages, and a crash resumes after the last saved
+ * cursor. Writes use the stream's start LSN as version,
  * so any live change (always at a higher LSN) wins over a backfilled row.
  */
 import type { DocKey, DocumentBuilder } from "./ports.ts";
@@ -50,36 +51,54 @@ export async function backfillIndex(
     resumed: job.after !== undefined,
   });
   const limit = context.options.backfillPageSize;
-  let after = job.after;
   let rowsDone = 0;
   const totals = emptyTotals();
-  for (;;) {
-    if (stop.aborted) return "stopped";
+  /** Scans and builds the page after `after`; undefined when there is none. */
+  const readPage = async (after: DocKey | undefined) => {
     const keys = await retryTransient(
       context,
       "builder",
       `builder.scanKeys(${index})`,
       () => builder.scanKeys(index, { after, limit, snapshot }),
     );
-    if (keys.length === 0) break;
+    if (keys.length === 0) return undefined;
     const built = await retryTransient(
       context,
       "builder",
       `builder.build(${index})`,
       () => builder.build(index, keys),
     );
-    await flushWrites(context, toWrites(built, context.startLsn), false, totals);
-    after = keys[keys.length - 1];
-    const cursor = after;
-    await retryTransient(
-      context,
-      "sink",
-      "sink.saveBackfillCursor",
-      () => sink.saveBackfillCursor(index, cursor),
-    );
-    rowsDone += keys.length;
-    observer.emit({ type: "backfill_progress", index, rowsDone, estimatedRows });
-    if (keys.length < limit) break;
+    return { keys, built };
+  };
+  // The next page is scanned and built while the current one is written: Postgres and the
+  // sink work at the same time. Pages are still written, and cursors saved, in key order,
+  // and a cursor is saved only after its page's write, so a resume never skips a row.
+  if (stop.aborted) return "stopped";
+  let next: ReturnType<typeof readPage> | undefined = readPage(job.after);
+  try {
+    while (next) {
+      const page = await next;
+      next = undefined;
+      if (!page || stop.aborted) break;
+      const { keys, built } = page;
+      const cursor = keys[keys.length - 1];
+      if (keys.length === limit) {
+        next = readPage(cursor);
+        next.catch(() => {}); // awaited on the next round (or in `finally`)
+      }
+      await flushWrites(context, toWrites(built, context.startLsn), false, totals);
+      await retryTransient(
+        context,
+        "sink",
+        "sink.saveBackfillCursor",
+        () => sink.saveBackfillCursor(index, cursor),
+      );
+      rowsDone += keys.length;
+      observer.emit({ type: "backfill_progress", index, rowsDone, estimatedRows });
+    }
+  } finally {
+    // Never leave a read running behind a stop or a failure.
+    await next?.catch(() => {});
   }
   if (stop.aborted) return "stopped";
   await retryTransient(context, "sink", "sink.markSeeded", () => sink.markSeeded(index));

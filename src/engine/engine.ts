@@ -8,8 +8,9 @@
  * unseeded ones (under the exported snapshot when there is one), then three loops share the
  * event loop until `signal` aborts, the source ends, or something fatal happens:
  * - capture: pulls source events into the bounded queue (a full queue pauses the pull);
- * - live: collects a batch, resolves/builds/flushes it, then confirms its commits — batches
- *   run one at a time, so confirmations are in order and never precede their flush;
+ * - live: collects a batch, resolves/builds it while the previous batch flushes, then flushes
+ *   it and confirms its commits — flushes run one at a time, in batch order, so
+ *   confirmations are in order and never precede their flush;
  * - backfill: one job per unseeded index, page by page.
  *
  * On `signal`: capture stops, the in-flight batch may finish within `shutdownGraceMs` (else
@@ -26,7 +27,7 @@ import { type EngineOptions, resolveOptions } from "./options.ts";
 import { createQueue } from "./queue.ts";
 import { collectBatch } from "./batcher.ts";
 import { eventSize } from "./batch.ts";
-import { applyBatch } from "./apply.ts";
+import { flushPrepared, prepareBatch, type PreparedBatch } from "./apply.ts";
 import { backfillIndex, type BackfillJob } from "./backfill.ts";
 import { isTransient, type RetryContext, retryTransient } from "./retry.ts";
 import { backoffDelay } from "./backoff.ts";
@@ -328,49 +329,76 @@ export async function runEngine(
       reindex,
       onFlush,
     };
-    for (;;) {
-      // The byte cap shrinks in proportion with the adaptive count cap.
-      const maxBytes = Math.max(1, Math.floor(maxBatchBytes * limit / maxChanges));
-      const batch = await collectBatch(
-        queue,
-        { maxChanges: limit, maxBytes, maxDelayMs },
-        clock,
-        stop.signal,
-      );
-      if (!batch) return;
-      observer.emit({
-        type: "queue",
-        depth: queue.length,
-        bytes: queue.bytes,
-        capacity: options.pipeline.queueCapacity,
-        capacityBytes: options.pipeline.queueBytes,
-      });
-      const report = await applyBatch(context, batch);
-      if (abandon.signal.aborted) return;
-      if (report.confirmLsn !== undefined) {
-        source.confirm(report.confirmLsn);
-        confirmedLsn = report.confirmLsn;
+    // Two batches in flight at most: batch N flushes while batch N+1 is collected, resolved
+    // and built. Flushes run one after another and each confirms after its own flush, so
+    // confirmations stay in order and never precede their flush; writes reach the sink in
+    // batch order, so a document's newer version is never overtaken by an older one.
+    let flushing: Promise<boolean> | undefined;
+    const flushAndConfirm = async (built: PreparedBatch): Promise<boolean> => {
+      // Caught up only if nothing arrived while the batch was being built: a batch closed by
+      // count on a momentarily empty queue must not ask for a refresh mid-backlog.
+      const caughtUp = built.batch.caughtUp && queue.length === 0;
+      const prepared = { ...built, batch: { ...built.batch, caughtUp } };
+      try {
+        const report = await flushPrepared(context, prepared);
+        if (abandon.signal.aborted) return false;
+        if (report.confirmLsn !== undefined) {
+          source.confirm(report.confirmLsn);
+          confirmedLsn = report.confirmLsn;
+        }
+        batches++;
+        changes += report.changes;
+        observer.emit({
+          type: "batch_committed",
+          changes: report.changes,
+          transactions: report.transactions,
+          documents: report.documents,
+          upserts: report.upserts,
+          deletes: report.deletes,
+          quarantined: report.quarantined,
+          resolveMs: report.resolveMs,
+          buildMs: report.buildMs,
+          flushMs: report.flushMs,
+          latencyMs: report.firstCommitTime === undefined
+            ? undefined
+            : Math.max(0, clock.now() - report.firstCommitTime.getTime()),
+          confirmedLsn: report.confirmLsn,
+          caughtUp: prepared.batch.caughtUp,
+          batchLimit: prepared.batch.limit,
+        });
+        return true;
+      } catch (error) {
+        // Fail at once: the loop may be waiting on an empty queue, not on this flush.
+        fail(error);
+        return false;
       }
-      batches++;
-      changes += report.changes;
-      observer.emit({
-        type: "batch_committed",
-        changes: report.changes,
-        transactions: report.transactions,
-        documents: report.documents,
-        upserts: report.upserts,
-        deletes: report.deletes,
-        quarantined: report.quarantined,
-        resolveMs: report.resolveMs,
-        buildMs: report.buildMs,
-        flushMs: report.flushMs,
-        latencyMs: report.firstCommitTime === undefined
-          ? undefined
-          : Math.max(0, clock.now() - report.firstCommitTime.getTime()),
-        confirmedLsn: report.confirmLsn,
-        caughtUp: batch.caughtUp,
-        batchLimit: batch.limit,
-      });
+    };
+    try {
+      for (;;) {
+        // The byte cap shrinks in proportion with the adaptive count cap.
+        const maxBytes = Math.max(1, Math.floor(maxBatchBytes * limit / maxChanges));
+        const batch = await collectBatch(
+          queue,
+          { maxChanges: limit, maxBytes, maxDelayMs },
+          clock,
+          stop.signal,
+        );
+        if (!batch) return;
+        observer.emit({
+          type: "queue",
+          depth: queue.length,
+          bytes: queue.bytes,
+          capacity: options.pipeline.queueCapacity,
+          capacityBytes: options.pipeline.queueBytes,
+        });
+        const prepared = await prepareBatch(context, batch, flushing);
+        if (flushing && !await flushing) return;
+        if (abandon.signal.aborted || fatal) return;
+        flushing = flushAndConfirm(prepared);
+      }
+    } finally {
+      // A stop lets the last flush finish (within the grace period) so it is confirmed.
+      if (flushing) await flushing;
     }
   }
 

@@ -8,6 +8,7 @@ import type { ResolvedEngineOptions } from "./options.ts";
 import { policyOf } from "./options.ts";
 import { decide } from "./policy.ts";
 import { DocumentRejectedError } from "./errors.ts";
+import { isDeleteDocument, TextSinkWrite } from "./document_text.ts";
 import { type RetryContext, retryTransient } from "./retry.ts";
 import type { FlushOutcome } from "./aimd.ts";
 
@@ -34,12 +35,13 @@ export function emptyTotals(): FlushTotals {
 export function toWrites(documents: readonly BuiltDocument[], version: Lsn): SinkWrite[] {
   const byId = new Map<string, SinkWrite>();
   for (const d of documents) {
-    byId.set(writeKey(d), {
-      index: d.index,
-      id: d.id,
-      version,
-      document: d.document,
-    });
+    // A text document stays text: reading `d.document` would parse it for nothing.
+    byId.set(
+      writeKey(d),
+      d.json !== undefined
+        ? new TextSinkWrite(d.index, d.id, version, d.json)
+        : { index: d.index, id: d.id, version, document: d.document },
+    );
   }
   return [...byId.values()];
 }
@@ -104,7 +106,7 @@ export async function flushWrites(
   const refused = new Set(rejections.map((r) => writeKey(r.write)));
   for (const w of writes) {
     if (refused.has(writeKey(w))) continue;
-    if (w.document === null) totals.deletes++;
+    if (isDeleteDocument(w)) totals.deletes++;
     else totals.upserts++;
   }
   totals.quarantined += decision.quarantine.length;

@@ -50,6 +50,11 @@ export interface BuiltDocument {
   readonly id: string;
   /** The document body, or null for a delete. */
   readonly document: Readonly<Record<string, unknown>> | null;
+  /**
+   * The document's JSON text when the builder has it (never for a delete). Sinks send it as
+   * is instead of serialising `document`, which may then be parsed lazily, on first read.
+   */
+  readonly json?: string;
 }
 
 /** What a batch of changes means for the indexes. */
@@ -85,6 +90,8 @@ export interface SinkWrite {
   /** External version: the commit LSN of the newest change that caused the write. */
   readonly version: Lsn;
   readonly document: Readonly<Record<string, unknown>> | null;
+  /** The document's JSON text, when known (see `BuiltDocument.json`); absent for a delete. */
+  readonly json?: string;
 }
 
 /** A write the sink refused for a reason a retry cannot fix (e.g. a mapping error). */

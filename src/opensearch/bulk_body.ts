@@ -5,6 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { SinkWrite } from "../engine/ports.ts";
+import { documentJson, isDeleteDocument } from "../engine/document_text.ts";
 
 /** Anything the bulk writer can send: NDJSON lines (each ending in `\n`) and their size. */
 export interface BulkItem {
@@ -44,19 +45,16 @@ export function versionedOperation(target: string, write: SinkWrite): BulkOperat
       `version ${write.version} of ${write.index}/${write.id} is outside OpenSearch's range 0..2^63-1`,
     );
   }
-  const kind = write.document === null ? "delete" : "index";
+  const isDelete = isDeleteDocument(write);
+  const kind = isDelete ? "delete" : "index";
   // JSON.stringify escapes index and id; the version is spliced in as digits of the bigint.
   const action = `{"${kind}":{"_index":${JSON.stringify(target)},"_id":${
     JSON.stringify(write.id)
   },"version":${write.version.toString(10)},"version_type":"external_gte"}}\n`;
-  const text = write.document === null ? action : `${action}${JSON.stringify(write.document)}\n`;
-  return {
-    target,
-    write,
-    text,
-    bytes: Buffer.byteLength(text, "utf8"),
-    isDelete: write.document === null,
-  };
+  // The builder's JSON text goes out as is (one line: Postgres' json output has no newline
+  // outside strings, where it is escaped).
+  const text = isDelete ? action : `${action}${oneLine(documentJson(write))}\n`;
+  return { target, write, text, bytes: Buffer.byteLength(text, "utf8"), isDelete };
 }
 
 /** An unversioned index or delete (internal records: dead letters). */
@@ -79,4 +77,9 @@ export function bulkBody(operations: readonly { readonly text: string }[]): stri
   let body = "";
   for (const op of operations) body += op.text;
   return body;
+}
+
+/** NDJSON needs one line per document; JSON text may only hold raw newlines as whitespace. */
+function oneLine(json: string): string {
+  return json.includes("\n") ? json.replace(/\r?\n/g, " ") : json;
 }

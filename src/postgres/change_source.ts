@@ -58,6 +58,13 @@ export interface PostgresChangeSourceOptions {
 export type PostgresChangeSource = ChangeSource & {
   /** Samples slot lag, `wal_status` and `safe_wal_size` now. */
   lag(): Promise<SlotLag>;
+  /**
+   * Drops the replication connection; `events()` reconnects with backoff and resumes from the
+   * confirmed position. Call it when Postgres refuses queries: a shutting-down server waits
+   * for its walsender until the client confirms everything sent, which flusso cannot do
+   * without those queries.
+   */
+  interrupt(reason: string): void;
 };
 
 const HEARTBEAT_PREFIX = "flusso_heartbeat";
@@ -357,6 +364,12 @@ export function createPostgresChangeSource(
   return {
     open,
     events: (signal) => events(signal),
+    interrupt(reason: string) {
+      const stream = session?.stream;
+      if (!stream || stream.destroyed) return;
+      logger.warn("dropping the replication connection", { reason });
+      stream.destroy();
+    },
     confirm(lsn: Lsn) {
       if (!watermark) return;
       const before = watermark.confirmed;

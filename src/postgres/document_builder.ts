@@ -11,6 +11,7 @@ import { type Logger, silentLogger } from "../ops/logger.ts";
 import { type BuildPlan, buildPlan } from "../model/build_plan.ts";
 import type { ColumnCatalog } from "../model/column_types.ts";
 import { documentId } from "../model/document_id.ts";
+import { TextBuiltDocument } from "../engine/document_text.ts";
 import { UnknownIndexError } from "../model/errors.ts";
 import { lookupSql } from "../model/lookup_sql.ts";
 import {
@@ -23,6 +24,7 @@ import { type Lookup, resolveAll } from "../model/resolve_plan.ts";
 import { loadColumnCatalog } from "./document_catalog.ts";
 import { quoteTable } from "./identifiers.ts";
 import { scanKeys } from "./snapshot_keys.ts";
+import { transientOnDisconnect } from "./transient_errors.ts";
 
 /** Values per resolution lookup; larger batches take several (still per hop, not per change). */
 export const LOOKUP_CHUNK = 10_000;
@@ -33,6 +35,8 @@ export interface DocumentBuilderOptions {
   readonly indexes: readonly IndexConfig[];
   /** Keys per build statement (default 500). */
   readonly chunkSize?: number;
+  /** Build statements of one `build` call run at once, on separate connections (default 2). */
+  readonly concurrency?: number;
   readonly logger?: Logger;
 }
 
@@ -50,6 +54,7 @@ export async function createPostgresDocumentBuilder(
   const { sql } = options;
   const logger = options.logger ?? silentLogger;
   const chunkSize = options.chunkSize ?? 500;
+  const concurrency = Math.max(1, options.concurrency ?? 2);
   const indexes = new Map(options.indexes.map((i) => [i.name, i]));
   const graphs = options.indexes.map((i) => relationGraph(i.name, i.model));
   const tables = new Map<string, TableRef>();
@@ -80,7 +85,7 @@ export async function createPostgresDocumentBuilder(
     return out;
   };
 
-  return {
+  const builder: PostgresDocumentBuilder = {
     tablesOf: () => [...tables.values()],
     graphs: () => graphs,
 
@@ -106,24 +111,34 @@ export async function createPostgresDocumentBuilder(
       const unique = new Map<string, DocKey>();
       for (const k of keys) unique.set(JSON.stringify(k), k);
       const distinct = [...unique.values()];
-      const built = new Map<string, Readonly<Record<string, unknown>> | null>();
-      for (let i = 0; i < distinct.length; i += chunkSize) {
-        const chunk = distinct.slice(i, i + chunkSize);
+      // Document text by key; it stays text (see engine/document_text.ts).
+      const built = new Map<string, string | null>();
+      const runChunk = async (chunk: readonly DocKey[]) => {
         const arrays = Array.from({ length: plan.keyColumns }, (_, c) => chunk.map((k) => k[c]));
         const rows = await sql.unsafe(plan.sql, [...arrays, ...plan.params] as never[]).values();
         for (const row of rows) {
           if (!row) continue; // see the stray-null-row note above
           const key = row.slice(0, plan.keyColumns) as string[];
-          const doc = row[plan.keyColumns] as string | null;
-          built.set(JSON.stringify(key), doc === null ? null : JSON.parse(doc));
+          built.set(JSON.stringify(key), row[plan.keyColumns] as string | null);
         }
+      };
+      const chunks: DocKey[][] = [];
+      for (let i = 0; i < distinct.length; i += chunkSize) {
+        chunks.push(distinct.slice(i, i + chunkSize));
       }
-      return distinct.map((key) => ({
-        index: name,
-        key,
-        id: documentId(key),
-        document: built.get(JSON.stringify(key)) ?? null,
-      }));
+      // A few chunks at once: Postgres builds each on its own backend, so cores add up.
+      let next = 0;
+      const worker = async () => {
+        while (next < chunks.length) await runChunk(chunks[next++]);
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, worker));
+      return distinct.map((key) => {
+        const id = documentId(key);
+        const json = built.get(JSON.stringify(key));
+        return json === undefined || json === null
+          ? { index: name, key, id, document: null }
+          : new TextBuiltDocument(name, key, id, json);
+      });
     },
 
     async scanKeys(name, { after, limit, snapshot }) {
@@ -144,5 +159,16 @@ export async function createPostgresDocumentBuilder(
       );
       return counted?.n ?? 0;
     },
+  };
+  // A restart or network cut must make the engine retry, never stop: connection failures
+  // become TransientSourceError.
+  return {
+    ...builder,
+    resolve: (changes) => transientOnDisconnect("resolve", () => builder.resolve(changes)),
+    build: (name, keys) => transientOnDisconnect(`build ${name}`, () => builder.build(name, keys)),
+    scanKeys: (name, options) =>
+      transientOnDisconnect(`scan ${name}`, () => builder.scanKeys(name, options)),
+    estimateRows: (name) =>
+      transientOnDisconnect(`estimate ${name}`, () => builder.estimateRows(name)),
   };
 }

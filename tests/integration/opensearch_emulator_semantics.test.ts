@@ -8,6 +8,9 @@ import assert from "node:assert/strict";
 import { Client } from "@opensearch-project/opensearch";
 import { type OpenSearchTarget, opensearchTarget } from "../support/opensearch/target.ts";
 import { startEmulator } from "../support/opensearch/emulator.ts";
+import { parseDate, quickIsoDate } from "../support/opensearch/dates.ts";
+import { checkDocument, parseMapping } from "../support/opensearch/mapping.ts";
+import { scanAccepts } from "../support/opensearch/source_scan.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -269,6 +272,50 @@ describe("opensearch emulator semantics", () => {
     assert.equal((await put("b", 4, "external_gte")).items[0].index.status, 409);
   });
 
+  it("external_versions_beyond_2_pow_53_compare_exactly", async () => {
+    // LSNs are 64-bit: 2^60 and 2^60 + 1 are the same JS number, but different versions.
+    const index = name("bigver");
+    const v60 = "1152921504606846976";
+    const v60p1 = "1152921504606846977";
+    const raw = async (method: string, path: string, body?: string) => {
+      const res = await fetch(`${target.url}${path}`, {
+        method,
+        headers: { "content-type": "application/x-ndjson" },
+        body,
+      });
+      return { status: res.status, text: await res.text() };
+    };
+    const put = (id: string, version: string, type: string) =>
+      raw(
+        "POST",
+        "/_bulk",
+        `{"index":{"_index":"${index}","_id":"${id}","version":${version},"version_type":"${type}"}}\n{"v":1}\n`,
+      );
+    const first = await put("a", v60, "external");
+    assert.match(first.text, new RegExp(`"_version":${v60},`));
+    const newer = await put("a", v60p1, "external");
+    assert.match(newer.text, /"errors":false/);
+    assert.match(newer.text, new RegExp(`"_version":${v60p1},`));
+    const older = await put("a", v60, "external_gte");
+    assert.match(older.text, /"errors":true/);
+    assert.match(
+      older.text,
+      new RegExp(`current version \\[${v60p1}\\] is higher than the one provided \\[${v60}\\]`),
+    );
+    const got = await raw("GET", `/${index}/_doc/a`);
+    assert.match(got.text, new RegExp(`"_version":${v60p1},`));
+    assert.equal((await raw("GET", `/${index}/_doc/a?version=${v60p1}`)).status, 200);
+    assert.equal((await raw("GET", `/${index}/_doc/a?version=${v60}`)).status, 409);
+    const del = await raw(
+      "POST",
+      "/_bulk",
+      `{"delete":{"_index":"${index}","_id":"a","version":${v60p1},"version_type":"external_gte"}}\n`,
+    );
+    assert.match(del.text, new RegExp(`"_version":${v60p1},"result":"deleted"`));
+    const afterDelete = await put("a", v60, "external_gte");
+    assert.match(afterDelete.text, /version_conflict_engine_exception/);
+  });
+
   it("deletes_keep_their_version_so_older_writes_still_conflict", async () => {
     const index = name("tomb");
     await bulk([{ index: { _index: index, _id: "x", version: 10, version_type: "external_gte" } }, {
@@ -435,5 +482,188 @@ describe("opensearch emulator semantics", () => {
       await c.close();
       await small.close();
     }
+  });
+});
+
+describe("opensearch emulator source scan", () => {
+  // The bulk path accepts most documents from their text (source_scan.ts) instead of parsing
+  // them; whatever it accepts, JSON.parse + the full mapping check must accept unchanged.
+  const mapping = parseMapping({
+    dynamic: "strict",
+    properties: {
+      k: { type: "keyword" },
+      t: { type: "text" },
+      l: { type: "long" },
+      i: { type: "integer" },
+      s: { type: "short" },
+      b: { type: "byte" },
+      d: { type: "double" },
+      sf: { type: "scaled_float", scaling_factor: 100 },
+      f: { type: "float" },
+      bo: { type: "boolean" },
+      dt: { type: "date" },
+      dy: { type: "date", format: "yyyy-MM-dd" },
+      o: { properties: { x: { type: "long" }, y: { type: "keyword" } } },
+      n: { type: "nested", properties: { x: { type: "long" } } },
+      off: { type: "object", enabled: false },
+      g: { type: "geo_point" },
+    },
+  });
+  const values = [
+    `"abc"`,
+    `"a\\"b"`,
+    `"\\u00e9"`,
+    `"\\x"`,
+    `"tab\there"`,
+    `""`,
+    `"true"`,
+    `"12"`,
+    `0`,
+    `-0`,
+    `01`,
+    `1.5`,
+    `-1.25`,
+    `1e3`,
+    `1E400`,
+    `-`,
+    `2.`,
+    `.5`,
+    `2147483647`,
+    `2147483648`,
+    `-129`,
+    `127`,
+    `-128`,
+    `32768`,
+    `9007199254740993`,
+    `123456789012345678`,
+    `12345678901234567890`,
+    `true`,
+    `false`,
+    `null`,
+    `nul`,
+    `truex`,
+    `"2024-05-01T12:00:00Z"`,
+    `"2024-02-30T00:00:00Z"`,
+    `"2024-02-29T00:00:00Z"`,
+    `"2023-02-29T00:00:00Z"`,
+    `"2024-05-01T12:00:00.123+02:00"`,
+    `"2024-05-01T24:00:00Z"`,
+    `"2024-05-01T12:60:00Z"`,
+    `"2024-05-01"`,
+    `"2024-05-01T12:00:00+0200"`,
+    `"2024-05-01T12:00:00+02"`,
+    `"2024-05-01T12:00:00.1234567890Z"`,
+    `"2024-05-01T12:00:00."`,
+    `"2024-05-01T12:00:00Zz"`,
+    `"2024-5-01T12:00:00Z"`,
+    `"1714564800000"`,
+    `1714564800000`,
+    `"2024-05-01T12:00:00\\u005a"`,
+    `[]`,
+    `[1,2]`,
+    `[1,"a"]`,
+    `[[1]]`,
+    `[ 1 , 2 ]`,
+    `[1,]`,
+    `{}`,
+    `{"x":1}`,
+    `{"x":"a","y":2}`,
+    `{"z":1}`,
+    `[{"x":1}]`,
+    `{"x":1,}`,
+    `{"x" 1}`,
+    `{"lat":1,"lon":2}`,
+  ];
+  const keys = [
+    "k",
+    "t",
+    "l",
+    "i",
+    "s",
+    "b",
+    "d",
+    "sf",
+    "f",
+    "bo",
+    "dt",
+    "dy",
+    "o",
+    "n",
+    "off",
+    "g",
+    "zz",
+    "o.x",
+    "",
+    " ",
+    "k\\u0065",
+  ];
+  const spaces = ["", " ", "\t", "\r"];
+
+  function seeded(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(a ^ (a >>> 15), a | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  function fullCheckAccepts(text: string): boolean {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return false;
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return false;
+    try {
+      return checkDocument(mapping, parsed, "1") === undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  it("accepts_only_documents_the_full_mapping_check_accepts", () => {
+    const random = seeded(7);
+    const pick = <T>(list: T[]) => list[Math.floor(random() * list.length)];
+    let accepted = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const pairs: string[] = [];
+      const count = Math.floor(random() * 4);
+      for (let p = 0; p < count; p++) {
+        const ws = () => pick(spaces);
+        pairs.push(`${ws()}"${pick(keys)}"${ws()}:${ws()}${pick(values)}${ws()}`);
+      }
+      let text = `{${pairs.join(",")}}`;
+      const r = random();
+      if (r < 0.03) text = `${text}x`;
+      else if (r < 0.06) text = text.slice(0, -1);
+      else if (r < 0.09) text = ` ${text} `;
+      else if (r < 0.1) text = `[${text}]`;
+      const scan = scanAccepts(mapping, text);
+      if (scan) accepted++;
+      assert.ok(
+        !scan || fullCheckAccepts(text),
+        `scan accepted what the full check does not: ${text}`,
+      );
+    }
+    assert.ok(accepted > 1_000, `the scan should accept common documents (accepted ${accepted})`);
+  });
+
+  it("accepts_a_typical_document_without_parsing", () => {
+    const doc =
+      `{"k":"SKU-1","t":"item 1","l":1,"i":-5,"d":1.5,"sf":9.99,"bo":true,"dt":"2024-05-01T12:00:00Z",` +
+      `"o":{"x":2,"y":"a"},"n":[{"x":1},{"x":2}],"g":null}`;
+    assert.ok(fullCheckAccepts(doc));
+    assert.ok(scanAccepts(mapping, doc));
+  });
+
+  it("quick_iso_dates_agree_with_the_date_parser", () => {
+    for (const v of values.filter((v) => v.startsWith('"20'))) {
+      const text = JSON.parse(v) as string;
+      if (quickIsoDate(text)) assert.notEqual(parseDate(text), undefined, text);
+    }
+    assert.ok(quickIsoDate("2024-05-01T12:00:00.123456Z"));
   });
 });

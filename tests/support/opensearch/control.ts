@@ -6,7 +6,9 @@
  *     GET    /_emulator/requests   {"requests":[...]}
  *     DELETE /_emulator/requests   empty the log
  *     POST   /_emulator/restart    answer, then restart (connections dropped, writes kept)
+ *     GET    /_emulator/process    {"cpu":{"user":µs,"system":µs},"memory":{...}} of the emulator
  */
+import process from "node:process";
 import type { ApiReply } from "./api.ts";
 import { OpenSearchError } from "./errors.ts";
 import type { Faults } from "./faults.ts";
@@ -48,6 +50,12 @@ export function handleControl(c: ControlContext): ApiReply {
       case "DELETE /_emulator/requests":
         c.requests.length = 0;
         return { status: 200, body: { acknowledged: true } };
+      case "GET /_emulator/process":
+        // For benchmarks: the emulator's own CPU time, apart from the client driving it.
+        return {
+          status: 200,
+          body: { cpu: process.cpuUsage(), memory: process.memoryUsage() },
+        };
       case "POST /_emulator/restart":
         // Answer first; the restart then drops this very connection with the others.
         setTimeout(() => c.restart().catch(() => {}), 20);

@@ -177,6 +177,69 @@ export function parseDate(value: unknown, format = DEFAULT_DATE_FORMAT): number 
   return undefined;
 }
 
+const DIGIT0 = 48;
+
+function digits(text: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const d = text.charCodeAt(i) - DIGIT0;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * Fast answer for the shape almost every document uses under the default format,
+ * `yyyy-MM-ddTHH:mm:ss[.S{1,9}][Z|±HH[[:]mm]]`, looking at `text` from `start` to `end`: true
+ * when valid, undefined when unsure (other shapes, or invalid) so the caller asks `parseDate`.
+ * Agrees with `parseDate` wherever it answers: that shape matches `strict_date_optional_time`,
+ * which accepts exactly the in-range field values.
+ */
+export function quickIsoDate(text: string, start = 0, end = text.length): true | undefined {
+  const n = end - start;
+  const t = text, o = start;
+  if (n < 19 || t.charCodeAt(o + 4) !== 45 || t.charCodeAt(o + 7) !== 45) return undefined;
+  if (t.charCodeAt(o + 10) !== 84 || t.charCodeAt(o + 13) !== 58) return undefined;
+  if (t.charCodeAt(o + 16) !== 58) return undefined;
+  const y = digits(t, o, 4), mo = digits(t, o + 5, 2);
+  const d = digits(t, o + 8, 2), h = digits(t, o + 11, 2);
+  const mi = digits(t, o + 14, 2), s = digits(t, o + 17, 2);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59) {
+    return undefined;
+  }
+  if (s < 0 || s > 59 || d > daysIn(y, mo)) return undefined;
+  let i = o + 19;
+  if (i < end && (t.charCodeAt(i) === 46 || t.charCodeAt(i) === 44)) {
+    const first = ++i;
+    while (i < end && digits(t, i, 1) >= 0) i++;
+    if (i === first || i - first > 9) return undefined;
+  }
+  if (i === end) return true;
+  const c = t.charCodeAt(i);
+  if (c === 90) return i + 1 === end ? true : undefined; // Z
+  if (c !== 43 && c !== 45) return undefined; // + or -
+  const rest = end - i - 1;
+  if (digits(t, i + 1, 2) < 0) return undefined;
+  if (rest === 2) return true;
+  if (rest === 4) return digits(t, i + 3, 2) >= 0 ? true : undefined;
+  if (rest === 5 && t.charCodeAt(i + 3) === 58) {
+    return digits(t, i + 4, 2) >= 0 ? true : undefined;
+  }
+  return undefined;
+}
+
+/** True for the formats `quickIsoDate` may answer for. */
+export function quickDateFormat(format: string): boolean {
+  return format === DEFAULT_DATE_FORMAT || format === "strict_date_optional_time";
+}
+
+/** True when `value` is a date under `format` (what a `date` field accepts). */
+export function isDate(value: unknown, format = DEFAULT_DATE_FORMAT): boolean {
+  if (typeof value === "string" && quickDateFormat(format) && quickIsoDate(value)) return true;
+  return parseDate(value, format) !== undefined;
+}
+
 /** True when `format` is a valid date format (all its alternatives are known or patterns). */
 export function isKnownDateFormat(format: string): boolean {
   return format.split("||").every((f) => f.trim().length > 0);

@@ -5,7 +5,7 @@
  */
 import { type ApiReply, type ApiRequest, flag, intParam, jsonBody } from "./api.ts";
 import { illegalArgument, indexNotFound, OpenSearchError, validationFailed } from "./errors.ts";
-import { RawSlots } from "./raw_json.ts";
+import { RawSlots, versionJson } from "./raw_json.ts";
 import { resolveRead } from "./resolve.ts";
 import {
   filterSource,
@@ -27,8 +27,8 @@ import {
   searchView,
   waitForRefresh,
 } from "./store.ts";
-import { checkReadVersion, versionValidation } from "./versioning.ts";
-import { executeWrite, validateWrite, type WriteRequest } from "./writes.ts";
+import { checkReadVersion, toVersion, type Version, versionValidation } from "./versioning.ts";
+import { executeWrite, outcomeBody, validateWrite, type WriteRequest } from "./writes.ts";
 
 type Json = Record<string, unknown>;
 
@@ -36,19 +36,28 @@ function numParam(q: URLSearchParams, name: string): number | undefined {
   return intParam(q, name);
 }
 
+/** The `version` query parameter, exact beyond 2^53. */
+function versionParam(q: URLSearchParams): Version | undefined {
+  const v = q.get("version");
+  if (v === null || v === "") return undefined;
+  // Not numeric: intParam throws OpenSearch's message (or reads blank text as 0).
+  return toVersion(v) ?? BigInt(Math.trunc(intParam(q, "version") ?? 0));
+}
+
 async function finishWrite(req: ApiRequest, r: WriteRequest): Promise<ApiReply> {
   const problems = validateWrite(r);
   if (problems.length) throw validationFailed(...problems);
   const out = executeWrite(req.cluster, r, req.now);
   if (out.error) throw out.error;
+  const body = outcomeBody(out);
   const refresh = req.query.get("refresh");
   if (out.index && (refresh === "true" || refresh === "")) {
     refreshShards(out.index, new Set([out.shard ?? 0]));
-    out.body.forced_refresh = true;
+    body.forced_refresh = true;
   } else if (out.index && refresh === "wait_for") {
     await waitForRefresh(out.index);
   }
-  return { status: out.status, body: out.body };
+  return { status: out.status, body };
 }
 
 function writeBase(req: ApiRequest, op: WriteRequest["op"]): WriteRequest {
@@ -58,7 +67,7 @@ function writeBase(req: ApiRequest, op: WriteRequest["op"]): WriteRequest {
     index: req.params.index,
     id: req.params.id,
     routing: q.get("routing") ?? undefined,
-    version: numParam(q, "version"),
+    version: versionParam(q),
     versionType: q.get("version_type") ?? undefined,
     ifSeqNo: numParam(q, "if_seq_no"),
     ifPrimaryTerm: numParam(q, "if_primary_term"),
@@ -107,7 +116,7 @@ interface ReadOptions {
   refresh: boolean;
   storedFields?: string[];
   source?: SourceFilter;
-  version?: number;
+  version?: Version;
   versionType?: string;
 }
 
@@ -148,7 +157,7 @@ function docBody(index: IndexState, doc: DocRecord, o: ReadOptions, raw: RawSlot
   const body: Json = {
     _index: index.name,
     _id: doc.id,
-    _version: doc.version,
+    _version: versionJson(doc.version),
     _seq_no: doc.seqNo,
     _primary_term: doc.primaryTerm,
     found: true,
@@ -184,7 +193,7 @@ function readOptions(q: URLSearchParams): ReadOptions {
     refresh: flag(q, "refresh"),
     storedFields: listParam(q.get("stored_fields") ?? undefined),
     source: parseSourceQuery(q),
-    version: intParam(q, "version"),
+    version: versionParam(q),
     versionType: q.get("version_type") ?? undefined,
   };
 }

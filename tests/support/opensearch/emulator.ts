@@ -18,6 +18,7 @@ import type { ApiReply, ApiRequest } from "./api.ts";
 import { handleControl } from "./control.ts";
 import { OpenSearchError } from "./errors.ts";
 import { type FaultControl, faultError, Faults } from "./faults.ts";
+import { stringifyJson } from "./raw_json.ts";
 import { keepsBody, type RequestLogEntry } from "./request_log.ts";
 import { buildRoutes, matchRoute } from "./router.ts";
 import { Cluster } from "./store.ts";
@@ -90,7 +91,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   let closed = false;
 
   const send = (res: http.ServerResponse, method: string, r: ApiReply, entry?: RequestLogEntry) => {
-    const text = r.text ?? (r.body === undefined ? "" : JSON.stringify(r.body));
+    const text = r.text ?? (r.body === undefined ? "" : stringifyJson(r.body));
     const payload = Buffer.from(text, "utf8");
     res.writeHead(r.status, {
       "content-type": "application/json; charset=UTF-8",
@@ -162,7 +163,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
     } else r = match;
     if (fault?.kind === "reset") {
-      const text = r.text ?? JSON.stringify(r.body ?? {});
+      const text = r.text ?? stringifyJson(r.body ?? {});
       res.writeHead(r.status, {
         "content-type": "application/json; charset=UTF-8",
         "content-length": String(Buffer.byteLength(text)),

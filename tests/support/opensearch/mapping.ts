@@ -7,9 +7,12 @@
  * A mapping is kept as the JSON OpenSearch returns from `GET /<index>/_mapping`, so reading it
  * back needs no conversion. Checking a document never mutates it: when a document brings new
  * fields, the check runs again on a copy that is swapped in only if the document is accepted.
+ *
+ * Bulk indexing first asks `source_scan.ts`, which accepts the common case straight from the
+ * text; this full check runs for everything it is not sure about and alone decides errors.
  */
 import { Buffer } from "node:buffer";
-import { DEFAULT_DATE_FORMAT, DYNAMIC_DATE_FORMATS, parseDate } from "./dates.ts";
+import { DEFAULT_DATE_FORMAT, DYNAMIC_DATE_FORMATS, isDate, parseDate } from "./dates.ts";
 import { illegalArgument, mapperParsing, OpenSearchError, strictDynamic } from "./errors.ts";
 
 /** A mapping object as OpenSearch shows it (root or field level). */
@@ -77,6 +80,11 @@ const ROOT_PARAMS = new Set([
   "_size",
   "derived",
 ]);
+
+/** True for the string field types (keyword, text, ...). */
+export function isStringType(type: string): boolean {
+  return STRINGS.has(type);
+}
 
 /** True for the numeric field types. */
 export function isNumericType(type: string): boolean {
@@ -367,7 +375,7 @@ function scalarProblem(def: MappingDef, type: string, value: unknown): OpenSearc
     case "date":
     case "date_nanos": {
       const format = typeof def.format === "string" ? def.format : DEFAULT_DATE_FORMAT;
-      if (parseDate(value, format) !== undefined) return undefined;
+      if (isDate(value, format)) return undefined;
       return illegalArgument(
         `failed to parse date field [${javaPreview(value)}] with format [${format}]`,
         new OpenSearchError(

@@ -20,7 +20,7 @@ import {
   sortValueOut,
   valuesAt,
 } from "./query.ts";
-import { RawSlots } from "./raw_json.ts";
+import { RawSlots, versionJson } from "./raw_json.ts";
 import { type ReadTarget, resolveOptions, resolveRead } from "./resolve.ts";
 import {
   filterSource,
@@ -337,7 +337,7 @@ export function handleSearch(req: ApiRequest): ApiReply {
   const raw = new RawSlots();
   const hitBodies = page.map((h) => {
     const out: Json = { _index: h.index, _id: h.doc.id };
-    if (withVersion) out._version = h.doc.version;
+    if (withVersion) out._version = versionJson(h.doc.version);
     if (withSeqNo) {
       out._seq_no = h.doc.seqNo;
       out._primary_term = h.doc.primaryTerm;
@@ -423,7 +423,7 @@ export function handleDeleteByQuery(req: ApiRequest): ApiReply {
       }
       const seqNo = index.nextSeqNo++;
       index.docs.delete(seen.id);
-      index.tombstones.set(seen.id, { version: live.version + 1, seqNo, primaryTerm: 1 });
+      index.tombstones.set(seen.id, { version: live.version + 1n, seqNo, primaryTerm: 1 });
       markWritten(index, seen.id, req.now, shardFor(index, seen.id, live.routing));
       deleted++;
     }

@@ -13,6 +13,7 @@ import { randomBytes } from "node:crypto";
 import { type FieldInfo, fieldTable, type MappingDef } from "./mapping.ts";
 import { defaultRoutingShards, shardOf } from "./routing.ts";
 import { parseTimeValue } from "./settings.ts";
+import type { Version } from "./versioning.ts";
 
 /**
  * One stored document version. `raw` is the _source text exactly as it was sent; the parsed
@@ -25,7 +26,7 @@ export class DocRecord {
   constructor(
     readonly id: string,
     readonly raw: string,
-    readonly version: number,
+    readonly version: Version,
     readonly seqNo: number,
     readonly primaryTerm: number,
     readonly routing: string | undefined,
@@ -40,7 +41,7 @@ export class DocRecord {
 
 /** What a delete leaves behind so later external versions still compare against it. */
 export interface Tombstone {
-  readonly version: number;
+  readonly version: Version;
   readonly seqNo: number;
   readonly primaryTerm: number;
 }

@@ -3,13 +3,19 @@
  * versions count up (across deletes, whose tombstones are kept), `external` needs a strictly
  * greater version, `external_gte` a greater or equal one, `op_type=create` needs no live
  * document, and `if_seq_no`/`if_primary_term` must name the live document's current copy.
+ *
+ * Versions are `bigint` end to end: OpenSearch versions are Java longs, and external versions
+ * are often 64-bit positions (a Postgres LSN), which a JS number rounds above 2^53.
  */
 import { versionConflict } from "./errors.ts";
 import type { DocRecord, IndexState, Tombstone } from "./store.ts";
 
+/** A document version (a Java long in OpenSearch). */
+export type Version = bigint;
+
 /** How a write asks to be versioned. */
 export interface VersionRequest {
-  version?: number;
+  version?: Version;
   versionType?: string;
   ifSeqNo?: number;
   ifPrimaryTerm?: number;
@@ -21,11 +27,35 @@ export function isExternal(versionType: string | undefined): boolean {
   return versionType === "external" || versionType === "external_gte";
 }
 
+const VERSION_TYPES = new Set(["internal", "external", "external_gte", "force"]);
+const INTEGER_TEXT = /^[+-]?\d+$/;
+
+/**
+ * A version from a request: a JSON number (with `source`, its exact text when the reviver saw
+ * it), a string or a query parameter. Integer text converts exactly; other numeric text is
+ * truncated like Java's `longValue()`. Undefined when `value` is not numeric.
+ */
+export function toVersion(value: unknown, source?: string): Version | undefined {
+  if (typeof value === "bigint") return value;
+  if (source !== undefined && INTEGER_TEXT.test(source)) return BigInt(source);
+  if (typeof value === "number") {
+    if (Number.isSafeInteger(value)) return BigInt(value);
+    return Number.isFinite(value) ? BigInt(Math.trunc(value)) : undefined;
+  }
+  if (typeof value === "string") {
+    const text = value.trim();
+    if (INTEGER_TEXT.test(text)) return BigInt(text);
+    const n = text === "" ? NaN : Number(text);
+    return Number.isFinite(n) ? BigInt(Math.trunc(n)) : undefined;
+  }
+  return undefined;
+}
+
 /** Validation messages for a write's versioning parameters (request-level, before execution). */
 export function versionValidation(r: VersionRequest, op: string, hasId: boolean): string[] {
   const out: string[] = [];
   const vt = r.versionType ?? "internal";
-  if (!["internal", "external", "external_gte", "force"].includes(vt)) {
+  if (!VERSION_TYPES.has(vt)) {
     out.push(`version type [${vt}] is not supported`);
     return out;
   }
@@ -40,7 +70,7 @@ export function versionValidation(r: VersionRequest, op: string, hasId: boolean)
   if (isExternal(vt) && r.version === undefined) {
     out.push(`illegal version value [-3] for version type [${vt.toUpperCase()}]`);
   }
-  if (isExternal(vt) && r.version !== undefined && r.version < 0) {
+  if (isExternal(vt) && r.version !== undefined && r.version < 0n) {
     out.push(`illegal version value [${r.version}] for version type [${vt.toUpperCase()}]`);
   }
   if (r.ifSeqNo !== undefined) {
@@ -70,7 +100,7 @@ export function nextVersion(
   live: DocRecord | undefined,
   tomb: Tombstone | undefined,
   r: VersionRequest,
-): number {
+): Version {
   const conflict = (detail: string) => versionConflict(index.name, index.uuid, id, detail);
   if (r.create && live) {
     throw conflict(`document already exists (current version [${live.version}])`);
@@ -100,14 +130,14 @@ export function nextVersion(
     }
     return v;
   }
-  return current === undefined ? 1 : current + 1;
+  return current === undefined ? 1n : current + 1n;
 }
 
 /** Read-time version check (GET with `version`): the versions must be equal. */
 export function checkReadVersion(
   index: IndexState,
   doc: DocRecord,
-  version: number | undefined,
+  version: Version | undefined,
 ): void {
   if (version === undefined || doc.version === version) return;
   throw versionConflict(

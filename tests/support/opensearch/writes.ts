@@ -4,12 +4,14 @@
  * then apply it. Shared by `_bulk` and the single-document endpoints, so both behave alike.
  */
 import { randomBytes } from "node:crypto";
-import { illegalArgument, indexNotFound, OpenSearchError } from "./errors.ts";
+import { illegalArgument, indexNotFound, mapperParsing, OpenSearchError } from "./errors.ts";
 import { createIndex } from "./indices.ts";
 import { checkDocument } from "./mapping.ts";
 import { idTooLong } from "./names.ts";
+import { versionJson } from "./raw_json.ts";
 import { resolveWrite } from "./resolve.ts";
 import { filterSource, type SourceFilter } from "./source_filter.ts";
+import { scanAccepts } from "./source_scan.ts";
 import {
   type Cluster,
   DocRecord,
@@ -20,7 +22,7 @@ import {
   shardFor,
   writeShards,
 } from "./store.ts";
-import { nextVersion, versionValidation } from "./versioning.ts";
+import { nextVersion, type Version, versionValidation } from "./versioning.ts";
 
 type Json = Record<string, unknown>;
 
@@ -30,14 +32,17 @@ export interface WriteRequest {
   index: string;
   id?: string;
   routing?: string;
-  version?: number;
+  version?: Version;
   versionType?: string;
   ifSeqNo?: number;
   ifPrimaryTerm?: number;
-  /** index/create: the parsed source and its original text. */
+  /**
+   * index/create: the source text, and the parsed source — or, when `source` is undefined, it is
+   * parsed at execution unless the text scan shows the mapping accepts it unchanged.
+   */
   source?: Json;
   raw?: string;
-  /** index/create: why the source line could not be parsed. */
+  /** index/create: why the source could not be parsed. */
   sourceError?: OpenSearchError;
   /** update: the request body (doc, upsert, doc_as_upsert, detect_noop, _source). */
   update?: Json;
@@ -46,16 +51,39 @@ export interface WriteRequest {
   updateSource?: SourceFilter;
 }
 
-/** The outcome of one write, as a bulk item shows it (status included separately). */
+/** The copy a successful write left: what its reply reports. */
+export interface Written {
+  readonly id: string;
+  readonly version: Version;
+  readonly seqNo: number;
+  readonly primaryTerm: number;
+}
+
+/**
+ * The outcome of one write, as a bulk item shows it (status included separately). Failures and
+ * updates carry their reply `body`; index/create/delete successes carry `written` and `result`
+ * instead, so `_bulk` can write their replies as text without building objects (`outcomeBody`
+ * builds the object when a caller wants one).
+ */
 export interface WriteOutcome {
   status: number;
-  body: Json;
+  body?: Json;
+  /** index/create/delete success: the copy written (a DocRecord, or the delete's tombstone). */
+  written?: Written;
+  /** index/create/delete success: `created`, `updated`, `deleted` or `not_found`. */
+  result?: string;
   /** The index written to, when the write reached one (for refresh handling). */
   index?: IndexState;
   /** The failure, when the write failed (single-document endpoints answer it as the reply). */
   error?: OpenSearchError;
   /** The shard written to (what `refresh=true` refreshes). */
   shard?: number;
+}
+
+/** The reply body of an outcome (built, and kept, on first use for index/create/delete). */
+export function outcomeBody(o: WriteOutcome): Json {
+  o.body ??= success(o.index!, o.written!, o.result!);
+  return o.body;
 }
 
 /** Request-level validation messages (OpenSearch fails the whole request on any of them). */
@@ -65,7 +93,8 @@ export function validateWrite(r: WriteRequest): string[] {
   if ((r.op === "update" || r.op === "delete") && (r.id === undefined || r.id === null)) {
     out.push("id is missing");
   }
-  if (r.id !== undefined) {
+  // At most 3 UTF-8 bytes per UTF-16 unit: short ids cannot exceed 512 bytes.
+  if (r.id !== undefined && r.id.length > 170) {
     const long = idTooLong(r.id);
     if (long) out.push(long);
   }
@@ -150,15 +179,11 @@ function resolveTarget(cluster: Cluster, r: WriteRequest): { index: IndexState; 
   return { index: createIndex(cluster, r.index), routing: r.routing };
 }
 
-function success(
-  index: IndexState,
-  doc: { id: string; version: number; seqNo: number; primaryTerm: number },
-  result: string,
-): Json {
+function success(index: IndexState, doc: Written, result: string): Json {
   return {
     _index: index.name,
     _id: doc.id,
-    _version: doc.version,
+    _version: versionJson(doc.version),
     result,
     _shards: writeShards(index),
     _seq_no: doc.seqNo,
@@ -179,15 +204,38 @@ function store(
   index: IndexState,
   id: string,
   raw: string,
-  version: number,
+  version: Version,
   routing: string | undefined,
   now: number,
+  shard = shardFor(index, id, routing),
 ): DocRecord {
   const doc = new DocRecord(id, raw, version, index.nextSeqNo++, 1, routing);
   index.docs.set(id, doc);
-  index.tombstones.delete(id);
-  markWritten(index, id, now, shardFor(index, id, routing));
+  if (index.tombstones.size > 0) index.tombstones.delete(id);
+  markWritten(index, id, now, shard);
   return doc;
+}
+
+/**
+ * The parsed source of an index/create whose text was not parsed yet, or undefined when the
+ * scan shows the mapping accepts the text unchanged (then nothing needs the parsed form).
+ * A text that is not a JSON object sets `r.sourceError`, as OpenSearch fails such an item.
+ */
+function parseUnlessAccepted(index: IndexState, r: WriteRequest): Json | undefined {
+  if (scanAccepts(index.mapping, r.raw!)) return undefined;
+  try {
+    const s = JSON.parse(r.raw!);
+    if (typeof s !== "object" || s === null || Array.isArray(s)) {
+      throw new Error("not an object");
+    }
+    return r.source = s;
+  } catch (e) {
+    r.sourceError = mapperParsing(
+      "failed to parse",
+      new OpenSearchError(400, "json_parse_exception", (e as Error).message),
+    );
+    return undefined;
+  }
 }
 
 function applyMapping(index: IndexState, source: Json, id: string): void {
@@ -227,10 +275,11 @@ export function executeWrite(cluster: Cluster, r: WriteRequest, now: number): Wr
     switch (r.op) {
       case "index":
       case "create": {
+        const source = r.source ?? (r.sourceError ? undefined : parseUnlessAccepted(index, r));
         if (r.sourceError) throw r.sourceError;
         const create = r.op === "create" || r.id === undefined;
         const id = r.id ?? autoId();
-        applyMapping(index, r.source!, id);
+        if (source) applyMapping(index, source, id);
         const live = liveDoc(index, id, routing);
         const version = nextVersion(index, id, live, index.tombstones.get(id), {
           version: r.version,
@@ -239,9 +288,15 @@ export function executeWrite(cluster: Cluster, r: WriteRequest, now: number): Wr
           ifPrimaryTerm: r.ifPrimaryTerm,
           create,
         });
-        const doc = store(index, id, r.raw!, version, routing, now);
-        const body = success(index, doc, live ? "updated" : "created");
-        return { status: live ? 200 : 201, body, index, shard: shardFor(index, id, routing) };
+        const shard = shardFor(index, id, routing);
+        const doc = store(index, id, r.raw!, version, routing, now, shard);
+        return {
+          status: live ? 200 : 201,
+          written: doc,
+          result: live ? "updated" : "created",
+          index,
+          shard,
+        };
       }
       case "delete": {
         const id = r.id!;
@@ -259,12 +314,13 @@ export function executeWrite(cluster: Cluster, r: WriteRequest, now: number): Wr
           markWritten(index, id, now, shard);
         }
         index.tombstones.set(id, { version, seqNo, primaryTerm: 1 });
-        const body = success(
+        return {
+          status: live ? 200 : 404,
+          written: { id, version, seqNo, primaryTerm: 1 },
+          result: live ? "deleted" : "not_found",
           index,
-          { id, version, seqNo, primaryTerm: 1 },
-          live ? "deleted" : "not_found",
-        );
-        return { status: live ? 200 : 404, body, index, shard };
+          shard,
+        };
       }
       case "update":
         return executeUpdate(index, r, routing, now);
@@ -322,7 +378,7 @@ function executeUpdate(
     index,
     id,
     JSON.stringify(merged),
-    live.version + 1,
+    live.version + 1n,
     routing ?? live.routing,
     now,
   );
