@@ -60,6 +60,13 @@ describe("flusso slot status|drop", () => {
   });
 
   it("drops_the_slot_and_optionally_the_publication", async () => {
+    // The previous test's walsender may still be exiting; a plain drop refuses an active slot.
+    for (let i = 0; i < 100; i++) {
+      const [row] = await db
+        .sql`SELECT active FROM pg_replication_slots WHERE slot_name = ${db.slot}`;
+      if (!row?.active) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await run("drop", "--config", "flusso.toml", "--publication");
     assert.deepEqual(printed, [`dropped slot ${db.slot}`, `dropped publication ${db.publication}`]);
     assert.equal(await inspectSlot(db.sql, db.slot), undefined);
