@@ -6,9 +6,6 @@
  */
 import process from "node:process";
 import postgres from "postgres";
-import { ConfigErrors } from "../config/errors.ts";
-import { formatErrorsHuman } from "../config/format.ts";
-import { loadConfig } from "../config/load.ts";
 import type { Config, IndexConfig, SinkConfig } from "../config/model.ts";
 import { createEngineControl, runEngine } from "../engine/engine.ts";
 import type { EngineIndex } from "../engine/options.ts";
@@ -32,6 +29,7 @@ import { createVerifier, DriftRemainsError, logVerifyReport } from "../ops/verif
 import { aliasName } from "../opensearch/naming.ts";
 import { VERSION } from "../version.ts";
 import { ExitCode } from "./exit_codes.ts";
+import { loadConfigOrReport } from "./load_config_or_report.ts";
 
 /** Options of `flusso sync`. */
 export interface SyncOptions {
@@ -43,16 +41,8 @@ export interface SyncOptions {
 
 /** Runs the pipeline until stopped; returns the process exit code. */
 export async function runSync(options: SyncOptions, logger: Logger): Promise<number> {
-  let config: Config;
-  try {
-    config = await loadConfig(options.config);
-  } catch (error) {
-    if (!(error instanceof ConfigErrors)) throw error;
-    process.stderr.write(
-      `${formatErrorsHuman(error, { excerpt: Boolean(process.stderr.isTTY) })}\n`,
-    );
-    return ExitCode.Usage;
-  }
+  const config = await loadConfigOrReport(options.config);
+  if (!config) return ExitCode.Usage;
   const indexes = config.indexes.filter((i) => i.enabled);
   if (indexes.length === 0) {
     logger.error("no enabled index in the config: nothing to sync", { config: options.config });

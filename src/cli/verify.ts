@@ -7,10 +7,7 @@
  */
 import process from "node:process";
 import postgres from "postgres";
-import { ConfigErrors } from "../config/errors.ts";
-import { formatErrorsHuman } from "../config/format.ts";
-import { loadConfig } from "../config/load.ts";
-import type { Config, IndexConfig } from "../config/model.ts";
+import type { IndexConfig } from "../config/model.ts";
 import { indexMapping } from "../model/mapping.ts";
 import { indexExists } from "../opensearch/index_admin.ts";
 import { aliasName } from "../opensearch/naming.ts";
@@ -21,6 +18,7 @@ import type { Logger } from "../ops/logger.ts";
 import type { DriftList, VerifyReport } from "../ops/verify.ts";
 import { createVerifier } from "../ops/verify_run.ts";
 import { ExitCode } from "./exit_codes.ts";
+import { loadConfigOrReport } from "./load_config_or_report.ts";
 
 /** Options of `flusso verify`. */
 export interface VerifyCommandOptions {
@@ -79,16 +77,8 @@ export async function runVerify(
   logger: Logger,
   print: (text: string) => void = (text) => void process.stdout.write(text),
 ): Promise<number> {
-  let config: Config;
-  try {
-    config = await loadConfig(options.config);
-  } catch (error) {
-    if (!(error instanceof ConfigErrors)) throw error;
-    process.stderr.write(
-      `${formatErrorsHuman(error, { excerpt: Boolean(process.stderr.isTTY) })}\n`,
-    );
-    return ExitCode.Usage;
-  }
+  const config = await loadConfigOrReport(options.config);
+  if (!config) return ExitCode.Usage;
   const enabled = config.indexes.filter((i) => i.enabled);
   const selected = options.index === undefined
     ? enabled
