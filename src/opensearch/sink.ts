@@ -32,6 +32,13 @@ export interface OpenSearchSinkOptions {
 /** The OpenSearch sink, with its client and dead-letter store for the CLI. */
 export type OpenSearchSink = Sink & { readonly client: Client; readonly dlq: DeadLetters };
 
+/**
+ * What flusso reads of a `_bulk` answer (see bulk_response.ts): a success answer shrinks to
+ * one status per item, in order, so the client parses a fraction of the bytes. `error`
+ * keeps a request-level failure's reason readable.
+ */
+const BULK_FILTER_PATH = "errors,error,status,items.*.status,items.*.error";
+
 /** Creates the sink; nothing is contacted until `ensure`. */
 export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearchSink {
   const { config, prefix } = options;
@@ -61,7 +68,7 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearch
   let closing: Promise<void> | undefined;
   const send: BulkWriterOptions["send"] = async (body, { refresh }) => {
     const response = await client.bulk(
-      { body, ...(refresh ? { refresh: "true" } : {}) } as never,
+      { body, filter_path: BULK_FILTER_PATH, ...(refresh ? { refresh: "true" } : {}) } as never,
     );
     return response.body;
   };

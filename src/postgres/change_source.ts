@@ -69,7 +69,7 @@ export type PostgresChangeSource = ChangeSource & {
 
 const HEARTBEAT_PREFIX = "flusso_heartbeat";
 /** CopyData bytes queued before the socket is paused. */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 /** Creates the source; nothing connects until `open()`. */
 export function createPostgresChangeSource(

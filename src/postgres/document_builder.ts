@@ -108,8 +108,13 @@ export async function createPostgresDocumentBuilder(
     async build(name: string, keys: readonly DocKey[]): Promise<BuiltDocument[]> {
       indexOf(name);
       const plan = plans.get(name)!;
+      // Every key of one index has the same column count, so a one-column key is its own
+      // map key; only composite keys need an encoding (this runs once per change).
+      const mapKey = plan.keyColumns === 1
+        ? (k: readonly unknown[]) => String(k[0])
+        : (k: readonly unknown[]) => JSON.stringify(k.slice(0, plan.keyColumns));
       const unique = new Map<string, DocKey>();
-      for (const k of keys) unique.set(JSON.stringify(k), k);
+      for (const k of keys) unique.set(mapKey(k), k);
       const distinct = [...unique.values()];
       // Document text by key; it stays text (see engine/document_text.ts).
       const built = new Map<string, string | null>();
@@ -118,8 +123,7 @@ export async function createPostgresDocumentBuilder(
         const rows = await sql.unsafe(plan.sql, [...arrays, ...plan.params] as never[]).values();
         for (const row of rows) {
           if (!row) continue; // see the stray-null-row note above
-          const key = row.slice(0, plan.keyColumns) as string[];
-          built.set(JSON.stringify(key), row[plan.keyColumns] as string | null);
+          built.set(mapKey(row), row[plan.keyColumns] as string | null);
         }
       };
       const chunks: DocKey[][] = [];
@@ -134,7 +138,7 @@ export async function createPostgresDocumentBuilder(
       await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, worker));
       return distinct.map((key) => {
         const id = documentId(key);
-        const json = built.get(JSON.stringify(key));
+        const json = built.get(mapKey(key));
         return json === undefined || json === null
           ? { index: name, key, id, document: null }
           : new TextBuiltDocument(name, key, id, json);

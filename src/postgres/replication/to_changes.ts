@@ -100,8 +100,14 @@ function keyChanged(
   );
 }
 
-function sizeOf(relation: RelationInfo, row: Row): number {
-  let size = 64 + relation.table.name.length;
-  for (const key in row) size += key.length + (row[key]?.length ?? 4) + 8;
+/**
+ * What a change costs in memory, not on the wire: the queue and the in-memory transaction
+ * buffer are bounded by this, so it counts the JS objects around the values (change, event
+ * and queue entry ≈ 160 bytes; per column a property slot and a string cell ≈ 48 bytes, plus
+ * the characters). Column names are shared by every row and cost nothing per change.
+ */
+function sizeOf(_relation: RelationInfo, row: Row): number {
+  let size = 160;
+  for (const key in row) size += 48 + (row[key]?.length ?? 0);
   return size;
 }

@@ -18,6 +18,7 @@ import type { ApiReply, ApiRequest } from "./api.ts";
 import { handleControl } from "./control.ts";
 import { OpenSearchError } from "./errors.ts";
 import { type FaultControl, faultError, Faults } from "./faults.ts";
+import { applyFilterPath, parseFilterPath } from "./filter_path.ts";
 import { stringifyJson } from "./raw_json.ts";
 import { keepsBody, type RequestLogEntry } from "./request_log.ts";
 import { buildRoutes, matchRoute } from "./router.ts";
@@ -90,8 +91,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   let port = options.port ?? 0;
   let closed = false;
 
-  const send = (res: http.ServerResponse, method: string, r: ApiReply, entry?: RequestLogEntry) => {
-    const text = r.text ?? (r.body === undefined ? "" : stringifyJson(r.body));
+  const send = (
+    res: http.ServerResponse,
+    method: string,
+    r: ApiReply,
+    entry?: RequestLogEntry,
+    filterPath?: string[][],
+  ) => {
+    // OpenSearch filters every JSON response, errors included. Pre-serialised text is parsed
+    // again, so a kept number beyond 2^53 loses precision (flusso filters none such).
+    const filtered = filterPath && (r.text !== undefined || r.body !== undefined);
+    const text = filtered
+      ? stringifyJson(
+        applyFilterPath(r.text !== undefined ? JSON.parse(r.text) : r.body, filterPath),
+      )
+      : r.text ?? (r.body === undefined ? "" : stringifyJson(r.body));
     const payload = Buffer.from(text, "utf8");
     res.writeHead(r.status, {
       "content-type": "application/json; charset=UTF-8",
@@ -136,12 +150,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       send(res, method, r, entry);
       return;
     }
+    const filterPath = parseFilterPath(url.searchParams.get("filter_path"));
     const fault = faults.decide();
     if (entry && fault) entry.fault = fault.kind;
     if (fault?.kind === "stall") return; // accepted, never answered: the socket is dropped on restart/close
     if (faults.delay > 0) await sleep(faults.delay);
     if (fault?.kind === "fail") {
-      send(res, method, errorReply(faultError(fault.status)), entry);
+      send(res, method, errorReply(faultError(fault.status)), entry, filterPath);
       return;
     }
     const match = matchRoute(routes, method, segments, url.pathname);
@@ -173,7 +188,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (entry) entry.status = r.status;
       return;
     }
-    send(res, method, r, entry);
+    send(res, method, r, entry, filterPath);
   };
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
