@@ -36,7 +36,8 @@ describe("capture survives a killed walsender", () => {
     capture.source.confirm(a.lsn);
     await eventually(
       "the slot to confirm the first transaction",
-      async () => (await confirmedFlush()) === a.lsn,
+      // At least `a`: on an idle stream the slot may move on to the server's WAL position.
+      async () => (await confirmedFlush()) >= a.lsn,
     );
 
     await db.sql`INSERT INTO items VALUES (2, 'b')`;
@@ -51,7 +52,7 @@ describe("capture survives a killed walsender", () => {
     assert.deepEqual(c.changes.map((x) => x.new?.id), ["3", "4"]);
     // Unconfirmed: several status-update intervals pass without the slot moving past `a`.
     await new Promise((r) => setTimeout(r, 500));
-    assert.equal(await confirmedFlush(), a.lsn);
+    assert.ok((await confirmedFlush()) < b.lsn, "the unconfirmed b was not confirmed");
 
     await killWalsender();
     await reserved`COMMIT`;
@@ -64,12 +65,12 @@ describe("capture survives a killed walsender", () => {
     assert.deepEqual(c2.changes.map((x) => x.new?.id), ["3", "4"]);
     assert.deepEqual(e.changes.map((x) => x.new?.id), ["5"]);
     assert.ok(
-      (await confirmedFlush()) <= a.lsn,
+      (await confirmedFlush()) < b.lsn,
       "nothing past the confirmed position was reported",
     );
 
     capture.source.confirm(c2.lsn);
-    await eventually("the slot to confirm c", async () => (await confirmedFlush()) === c.lsn);
+    await eventually("the slot to confirm c", async () => (await confirmedFlush()) >= c.lsn);
     assert.ok((await confirmedFlush()) < e.lsn);
   });
 
