@@ -9,6 +9,7 @@ import process from "node:process";
 import postgres from "postgres";
 import { type PostgresCluster, startCluster } from "../../tests/support/postgres_cluster.ts";
 import { parseLsn } from "./lsn.ts";
+import { dropDatabaseWithSlots } from "../../tests/support/postgres.ts";
 
 /** Raised when a setup step against the bench cluster fails; names the step. */
 export class BenchPostgresError extends Error {
@@ -86,20 +87,7 @@ export async function benchDatabase(label: string, setupSql?: string): Promise<B
     sql,
     async drop() {
       await sql.end({ timeout: 1 });
-      const admin = postgres(c.url, { max: 1, onnotice: () => {} });
-      try {
-        await admin`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = ${name} AND active_pid IS NOT NULL`;
-        for (let i = 0; i < 50; i++) {
-          const [{ n }] =
-            await admin`SELECT count(*)::int AS n FROM pg_replication_slots WHERE database = ${name} AND active`;
-          if (n === 0) break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        await admin`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = ${name}`;
-        await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await admin.end();
-      }
+      await dropDatabaseWithSlots(c.url, name);
     },
   };
 }

@@ -86,21 +86,7 @@ export async function testDatabase(label = "t", setupSql?: string): Promise<Test
     cluster,
     async drop() {
       await sql.end({ timeout: 1 });
-      const admin = postgres(cluster.url, { max: 1, onnotice: () => {} });
-      try {
-        // A slot keeps its database alive; terminate its walsender first, then drop both.
-        await admin`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = ${name} AND active_pid IS NOT NULL`;
-        for (let i = 0; i < 50; i++) {
-          const [{ n }] =
-            await admin`SELECT count(*)::int AS n FROM pg_replication_slots WHERE database = ${name} AND active`;
-          if (n === 0) break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        await admin`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = ${name}`;
-        await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await admin.end();
-      }
+      await dropDatabaseWithSlots(cluster.url, name);
     },
   };
 }
@@ -115,4 +101,25 @@ export function connectionOf(url: string): PostgresConnection {
     database: u.pathname.slice(1),
     sslmode: "disable",
   };
+}
+
+/**
+ * Drops database `name` of the cluster at `adminUrl` with its replication slots: a slot keeps
+ * its database alive, so its walsender is terminated and the slot dropped first.
+ */
+export async function dropDatabaseWithSlots(adminUrl: string, name: string): Promise<void> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = ${name} AND active_pid IS NOT NULL`;
+    for (let i = 0; i < 50; i++) {
+      const [{ n }] =
+        await admin`SELECT count(*)::int AS n FROM pg_replication_slots WHERE database = ${name} AND active`;
+      if (n === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await admin`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = ${name}`;
+    await admin.unsafe(`DROP DATABASE IF EXISTS "${name.replaceAll('"', '""')}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
 }
