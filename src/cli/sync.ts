@@ -15,6 +15,8 @@ import { indexMapping } from "../model/mapping.ts";
 import { createOpenSearchSink, type OpenSearchSink } from "../opensearch/sink.ts";
 import { createStdoutSink } from "../opensearch/stdout_sink.ts";
 import { createPostgresChangeSource } from "../postgres/change_source.ts";
+import { resolveColumns } from "../model/resolve_columns.ts";
+import { tableKey } from "../model/relation_graph.ts";
 import { clientOptions } from "../postgres/connect.ts";
 import { createPostgresDocumentBuilder } from "../postgres/document_builder.ts";
 import { HttpError, startHttpSurface } from "../ops/http_server.ts";
@@ -72,6 +74,9 @@ export async function runSync(options: SyncOptions, logger: Logger): Promise<num
     );
     cleanups.push(() => sql.end({ timeout: 5 }));
     const rawBuilder = await createPostgresDocumentBuilder({ sql, indexes, logger });
+    // Changes carry only the columns resolution reads; documents are re-read at build time.
+    const resolveNeeds = resolveColumns(rawBuilder.graphs());
+    const noColumns: ReadonlySet<string> = new Set();
     const source = createPostgresChangeSource({
       connection: config.source.connection,
       slot: config.source.slot,
@@ -79,6 +84,7 @@ export async function runSync(options: SyncOptions, logger: Logger): Promise<num
       managePublication: config.source.managePublication,
       tables: rawBuilder.tablesOf(),
       heartbeatMs: config.source.heartbeatMs,
+      columns: (table) => resolveNeeds.get(tableKey(table)) ?? noColumns,
       logger,
     });
     // When Postgres refuses the builder's queries (restarting, unreachable), drop the stream

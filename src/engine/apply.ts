@@ -18,6 +18,7 @@ import {
 } from "./flush.ts";
 import { retryTransient } from "./retry.ts";
 import type { Lsn } from "./change.ts";
+import type { DeferredKeys } from "./deferred_keys.ts";
 
 /** What applying a batch needs besides flushing. */
 export interface ApplyContext extends FlushContext {
@@ -28,6 +29,8 @@ export interface ApplyContext extends FlushContext {
   readonly reindex: (index: string) => Promise<void>;
   /** Hears each flush's outcome, for adaptive sizing. */
   readonly onFlush: (outcome: FlushOutcome) => void;
+  /** Carries the keys of commit-less batches to the next batch (see deferred_keys.ts). */
+  readonly deferred?: DeferredKeys;
 }
 
 /** What happened to one batch. */
@@ -93,17 +96,19 @@ export async function prepareBatch(
     resolveMs,
     buildMs,
   });
-  if (summary.changes.length === 0 || summary.version === undefined) return prepared([], 0, 0);
-  const version = summary.version;
+  const carried = context.deferred?.size ?? 0;
+  if (summary.changes.length === 0 && carried === 0) return prepared([], 0, 0);
   const { clock, builder } = context;
 
   let t = clock.now();
-  const resolution = await retryTransient(
-    context,
-    "builder",
-    "builder.resolve",
-    () => builder.resolve(summary.changes),
-  );
+  const resolution = summary.changes.length === 0
+    ? { keys: new Map(), truncated: new Set<string>() }
+    : await retryTransient(
+      context,
+      "builder",
+      "builder.resolve",
+      () => builder.resolve(summary.changes),
+    );
   const resolveMs = clock.now() - t;
 
   // A new generation must exist before this batch writes, so its writes reach it too.
@@ -111,8 +116,20 @@ export async function prepareBatch(
   if (truncated.length > 0) await previous?.catch(() => {});
   for (const index of truncated) await context.reindex(index);
 
+  // A batch without a commit cannot be confirmed: build its documents with the next batch.
+  let { keys: resolved } = resolution;
+  let version = summary.version;
+  if (context.deferred) {
+    const merged = context.deferred.take(resolution.keys, version);
+    if (summary.transactions === 0 && context.deferred.hold(merged)) {
+      return prepared([], resolveMs, 0);
+    }
+    ({ keys: resolved, version } = merged);
+  }
+  if (version === undefined) return prepared([], resolveMs, 0);
+
   const tasks: { index: string; keys: DocKey[] }[] = [];
-  for (const [index, keys] of resolution.keys) {
+  for (const [index, keys] of resolved) {
     if (!context.enabled.has(index)) continue;
     const distinct = distinctKeys(keys);
     documents[index] = distinct.length;

@@ -33,6 +33,7 @@ import { isTransient, type RetryContext, retryTransient } from "./retry.ts";
 import { backoffDelay } from "./backoff.ts";
 import { type FlushOutcome, nextLimit } from "./aimd.ts";
 import { AbandonedError, PortFailedError } from "./errors.ts";
+import { createDeferredKeys } from "./deferred_keys.ts";
 
 /** The adapters the engine drives. `observer`, `clock` and `random` are optional. */
 export interface EnginePorts {
@@ -278,10 +279,24 @@ export async function runEngine(
   async function captureLoop(queue: ReturnType<typeof createQueue<SourceEvent>>) {
     for (let attempt = 0; !stop.signal.aborted; attempt++) {
       try {
+        // Counted per transaction (or per 1,024 changes of a large one), not per change: the
+        // observers' bookkeeping per change cost as much as a change's decoding.
+        let count = 0;
+        let bytes = 0;
+        const report = () => {
+          if (count === 0) return;
+          observer.emit({ type: "changes_captured", count, bytes });
+          count = 0;
+          bytes = 0;
+        };
         for await (const event of source.events(stop.signal)) {
           const size = eventSize(event);
           if (event.kind === "change") {
-            observer.emit({ type: "changes_captured", count: 1, bytes: size });
+            count++;
+            bytes += size;
+            if (count >= 1024) report();
+          } else {
+            report();
           }
           if (!await queue.push(event, size, stop.signal)) return;
           attempt = -1;
@@ -328,6 +343,8 @@ export async function runEngine(
       enabled,
       reindex,
       onFlush,
+      // Slices of one large transaction are built once, with the slice holding its commit.
+      deferred: createDeferredKeys(4 * maxChanges),
     };
     // Two batches in flight at most: batch N flushes while batch N+1 is collected, resolved
     // and built. Flushes run one after another and each confirms after its own flush, so

@@ -29,9 +29,10 @@ export function encodeKey(key: DocKey): string {
 /** The `_id` of the document with root key `key`. */
 export function documentId(key: DocKey): string {
   const encoded = encodeKey(key);
-  if (
-    Buffer.byteLength(encoded, "utf8") <= MAX_ID_BYTES && !encoded.startsWith(HASHED_ID_PREFIX)
-  ) {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: short encodings need no measuring.
+  const fits = encoded.length * 3 <= MAX_ID_BYTES ||
+    Buffer.byteLength(encoded, "utf8") <= MAX_ID_BYTES;
+  if (fits && !encoded.startsWith(HASHED_ID_PREFIX)) {
     return encoded;
   }
   return HASHED_ID_PREFIX + createHash("sha256").update(encoded, "utf8").digest("hex");

@@ -53,7 +53,9 @@ export interface MissedOldParent {
 class KeySet {
   readonly map = new Map<string, DocKey>();
   add(key: DocKey): void {
-    this.map.set(JSON.stringify(key), key);
+    // One set holds keys of one arity; a one-column key is its own map key (this runs per
+    // change), prefixed so it can never equal the JSON of a longer key.
+    this.map.set(key.length === 1 ? `\u0001${key[0]}` : JSON.stringify(key), key);
   }
   get size(): number {
     return this.map.size;

@@ -53,8 +53,11 @@ export function versionedOperation(target: string, write: SinkWrite): BulkOperat
   },"version":${write.version.toString(10)},"version_type":"external_gte"}}\n`;
   // The builder's JSON text goes out as is (one line: Postgres' json output has no newline
   // outside strings, where it is escaped).
-  const text = isDelete ? action : `${action}${oneLine(documentJson(write))}\n`;
-  return { target, write, text, bytes: Buffer.byteLength(text, "utf8"), isDelete };
+  if (isDelete) return { target, write, text: action, bytes: utf8Bytes(action), isDelete };
+  const source = oneLine(documentJson(write));
+  // Sized by parts: measuring the joined text would first copy it into one flat string.
+  const bytes = utf8Bytes(action) + utf8Bytes(source) + 1;
+  return { target, write, text: `${action}${source}\n`, bytes, isDelete };
 }
 
 /** An unversioned index or delete (internal records: dead letters). */
@@ -70,6 +73,11 @@ export function plainOperation(write: PlainWrite): BulkItem & { readonly id: str
     bytes: Buffer.byteLength(text, "utf8"),
     isDelete: write.document === null,
   };
+}
+
+/** UTF-8 size of `text`. */
+function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, "utf8");
 }
 
 /** Joins operations into one `_bulk` body. */

@@ -161,16 +161,18 @@ export function createLifecycle(options: {
     async startReindex(index) {
       const { definition, record } = entry(index);
       const plan = planReindex(record, definition, settings.prefix, now());
-      if (plan.create === undefined) {
-        logger.info("reindex already in progress", {
+      if (record.building !== undefined) {
+        logger.info("discarding the generation being built", {
           index,
-          generation: record.building?.generation,
+          generation: record.building.generation,
+          target: record.building.name,
         });
-        return;
       }
       await createGeneration(definition, plan.create);
       await meta.put(plan.record);
       known.set(index, { definition, record: plan.record });
+      // The sink holds its write lock exclusively here: no write can still target the old one.
+      known.set(index, { definition, record: await dropRetired(plan.record) });
     },
 
     async saveBackfillCursor(index, key) {

@@ -73,19 +73,26 @@ export function planSeeded(current: IndexRecord, now: string): IndexRecord | und
 }
 
 /**
- * Plans `startReindex`: a new generation of the current schema, unless one is already being
- * built (then the record is returned unchanged and `create` is absent).
+ * Plans `startReindex`: always a new, empty generation of the current schema. A generation
+ * still being built is retired, never reused: a TRUNCATE removes rows without a delete per
+ * document, so what that generation already holds may be gone from Postgres, and a backfill
+ * from current rows only adds documents (an older-versioned write also loses to what is there).
  */
 export function planReindex(
   current: IndexRecord,
   definition: { readonly index: string; readonly schemaHash: string },
   prefix: string,
   now: string,
-): EnsurePlan {
-  if (current.building !== undefined) return { record: current };
-  const generation = (current.active?.generation ?? 0) + 1;
+): EnsurePlan & { readonly create: BuildingRecord } {
+  const retired = [...current.retired];
+  if (current.building !== undefined) retired.push(current.building.name);
+  const generation = Math.max(current.active?.generation ?? 0, current.building?.generation ?? 0) +
+    1;
   const create = newGeneration(definition, prefix, generation, "reindex", now);
-  return { record: { ...current, building: create, updatedAt: now }, create };
+  return {
+    record: { ...current, building: create, retired: unique(retired), updatedAt: now },
+    create,
+  };
 }
 
 /** The record with the backfill cursor of its building generation moved to `key`. */

@@ -60,6 +60,8 @@ export function createLoggingObserver(logger: Logger): Observer {
           logger.debug("batch committed", {
             changes: event.changes,
             documents: event.upserts + event.deletes,
+            resolve_ms: event.resolveMs,
+            build_ms: event.buildMs,
             flush_ms: event.flushMs,
             latency_ms: event.latencyMs,
             lsn: event.confirmedLsn === undefined ? undefined : formatLsn(event.confirmedLsn),

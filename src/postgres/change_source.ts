@@ -8,7 +8,13 @@
 import type { Duplex } from "node:stream";
 import postgres from "postgres";
 import type { PostgresConnection, TableRef } from "../config/model.ts";
-import { formatLsn, type Lsn, type SourceEvent, type TableName } from "../engine/change.ts";
+import {
+  type Change,
+  formatLsn,
+  type Lsn,
+  type SourceEvent,
+  type TableName,
+} from "../engine/change.ts";
 import { type ChangeSource, type SourceStart, TransientSourceError } from "../engine/ports.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
 import { clientOptions, describeConnection } from "./connect.ts";
@@ -52,6 +58,12 @@ export interface PostgresChangeSourceOptions {
   readonly spillDirectory?: string;
   /** Reconnect backoff: first delay and cap (defaults 250 ms and 30 s), with jitter. */
   readonly reconnect?: { readonly initialMs?: number; readonly maxMs?: number };
+  /**
+   * The columns whose values a change must carry, per table (see `model/resolve_columns.ts`);
+   * the others are skipped undecoded. Primary key and replica identity columns are always
+   * kept. Absent: changes carry every column.
+   */
+  readonly columns?: (table: TableName) => ReadonlySet<string>;
 }
 
 /** A `ChangeSource` that also reports slot lag. */
@@ -278,7 +290,15 @@ export function createPostgresChangeSource(
       primaryKey: (table) => primaryKeys.get(tableKey(table)),
     });
     assemblerOpen = () => assembler.open;
-    const decoder = createPgoutputDecoder();
+    const columns = options.columns;
+    const decoder = createPgoutputDecoder(
+      columns &&
+        ((schema, name) => {
+          const keep = new Set(columns({ schema, name }));
+          for (const c of primaryKeys.get(tableKey({ schema, name })) ?? []) keep.add(c);
+          return keep;
+        }),
+    );
     const onAbort = () => void tearDownSession();
     signal.addEventListener("abort", onAbort, { once: true });
     const stopped = () => closed || signal.aborted;
@@ -317,7 +337,10 @@ export function createPostgresChangeSource(
             wm.markDelivered(tx.lsn);
             try {
               for await (const change of tx.buffer.replay()) {
-                yield { kind: "change", change: { ...change, lsn: tx.lsn } };
+                // The buffer's change objects are its own and used once: stamping the commit
+                // LSN in place saves a copy per change.
+                (change as { lsn?: Lsn }).lsn = tx.lsn;
+                yield { kind: "change", change: change as Change };
               }
               // Delete the spill file before the consumer sees the commit, not after its next pull.
               tx.buffer.discard();

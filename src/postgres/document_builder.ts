@@ -29,6 +29,13 @@ import { transientOnDisconnect } from "./transient_errors.ts";
 /** Values per resolution lookup; larger batches take several (still per hop, not per change). */
 export const LOOKUP_CHUNK = 10_000;
 
+/**
+ * Build and lookup statements run with the same text batch after batch: as named statements
+ * each connection parses and plans them once, and a run is one round trip instead of two
+ * (postgres.js describes an unnamed statement with parameters before binding it).
+ */
+const PREPARED = { prepare: true } as const;
+
 /** Options of `createPostgresDocumentBuilder`. */
 export interface DocumentBuilderOptions {
   readonly sql: postgres.Sql;
@@ -77,7 +84,7 @@ export async function createPostgresDocumentBuilder(
     for (let i = 0; i < l.values.length; i += LOOKUP_CHUNK) {
       const chunk = l.values.slice(i, i + LOOKUP_CHUNK);
       const arrays = l.match.map((_, c) => chunk.map((v) => v[c]));
-      const rows = await sql.unsafe(text, arrays).values();
+      const rows = await sql.unsafe(text, arrays, PREPARED).values();
       // postgres@3.4.9 can yield a stray null row after a failed run of the same prepared
       // statement; a row is never null otherwise.
       for (const row of rows) if (row) out.push(row as (string | null)[]);
@@ -120,7 +127,8 @@ export async function createPostgresDocumentBuilder(
       const built = new Map<string, string | null>();
       const runChunk = async (chunk: readonly DocKey[]) => {
         const arrays = Array.from({ length: plan.keyColumns }, (_, c) => chunk.map((k) => k[c]));
-        const rows = await sql.unsafe(plan.sql, [...arrays, ...plan.params] as never[]).values();
+        const rows = await sql.unsafe(plan.sql, [...arrays, ...plan.params] as never[], PREPARED)
+          .values();
         for (const row of rows) {
           if (!row) continue; // see the stray-null-row note above
           built.set(mapKey(row), row[plan.keyColumns] as string | null);

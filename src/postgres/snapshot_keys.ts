@@ -73,7 +73,8 @@ export async function scanKeys(
     }
     const types = options.after ? await keyColumnTypes(tx, table, primaryKey) : undefined;
     const { text, parameters } = scanKeysQuery(table, primaryKey, options, types);
-    return await tx.unsafe<Record<string, string>[]>(text, parameters);
+    // Named and cached per connection: every page runs the same text (see document_builder.ts).
+    return await tx.unsafe<Record<string, string>[]>(text, parameters, { prepare: true });
   });
   return rows.map((row) => primaryKey.map((_, i) => row[`k${i}`]));
 }

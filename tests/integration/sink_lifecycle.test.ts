@@ -220,4 +220,26 @@ describe("opensearch sink lifecycle", () => {
     assert.deepEqual(await aliasTargets(second), [`${prefix}items_bbbbbbbb_4`]);
     assert.equal((await searchAll(second)).get("after"), 5);
   });
+  it("reindex_during_a_build_starts_an_empty_generation_and_drops_the_unfinished_one", async () => {
+    const sink = newSink();
+    assert.deepEqual(await sink.ensure([V2]), [{ index: "items", seeded: true, generation: 4 }]);
+    await sink.startReindex("items");
+    const gen5 = `${prefix}items_bbbbbbbb_5`;
+    // A live write reaches the generation being built; then a TRUNCATE removes its row
+    // (no per-row delete) and asks for a rebuild while gen 5 is still unfinished.
+    await sink.write([put("doomed", 900n, 1)], { caughtUp: true });
+    await sink.client.indices.refresh({ index: gen5 }); // refresh is off while building
+    assert.equal((await searchAll(sink, gen5)).get("doomed"), 1);
+    await sink.startReindex("items");
+    const gen6 = `${prefix}items_bbbbbbbb_6`;
+    assert.ok(await exists(sink, gen6));
+    assert.equal(await exists(sink, gen5), false, "the unfinished generation is dropped");
+    // The rebuild from current rows (at an older version than the live write) finds no row.
+    await sink.write([put("kept", 800n, 2)], { caughtUp: false });
+    await sink.markSeeded("items");
+    assert.deepEqual(await aliasTargets(sink), [gen6]);
+    const seen = await searchAll(sink);
+    assert.equal(seen.has("doomed"), false, "no document of a truncated row survives");
+    assert.equal(seen.get("kept"), 2);
+  });
 });

@@ -184,7 +184,13 @@ describe("crash: kill -9 at random moments, restart, nothing lost", () => {
     await scenario("crash.ground_truth_after_kills", async (trial) => {
       stopWorkload.abort();
       const stats = await workloadDone;
-      await h.quiesce(120_000);
+      // DIAG (temporary): longer bound + flusso output dump
+      try {
+        const q = await h.quiesce(Number(process.env.FLUSSO_CRASH_QUIESCE_MS ?? 120_000));
+        console.log("DIAG quiesce", q.waitedMs, "ms");
+      } finally {
+        (await import("node:fs")).writeFileSync("/tmp/crashmon/flusso-last.log", h.flusso?.output() ?? "");
+      }
       assertGroundTruth(await h.groundTruth());
       trial();
       assert.ok(kills >= KILLS.backfill + KILLS.reindex + KILLS.live, `${kills} kill points`);

@@ -90,13 +90,23 @@ describe("lifecycle plan", () => {
     assert.equal(planSeeded(seeded, NOW), undefined);
   });
 
-  it("reindex_starts_the_next_generation_once", () => {
+  it("reindex_starts_the_next_generation", () => {
     const plan = planReindex(seededAt(A, 3), def(A), "p_", NOW);
-    assert.equal(plan.create?.name, "p_users_aaaaaaaa_4");
-    assert.equal(plan.create?.reason, "reindex");
+    assert.equal(plan.create.name, "p_users_aaaaaaaa_4");
+    assert.equal(plan.create.reason, "reindex");
     assert.equal(plan.record.active?.generation, 3);
-    const again = planReindex(plan.record, def(A), "p_", NOW);
-    assert.equal(again.create, undefined);
+    assert.deepEqual(plan.record.retired, []);
+  });
+
+  it("reindex_during_a_build_retires_that_build_and_starts_an_empty_generation", () => {
+    // A TRUNCATE during a rebuild: the generation being built may hold documents of rows the
+    // TRUNCATE removed, which a backfill from current rows would never delete.
+    const first = planReindex(seededAt(A, 3), def(A), "p_", NOW).record;
+    const again = planReindex(first, def(A), "p_", NOW);
+    assert.equal(again.create.name, "p_users_aaaaaaaa_5");
+    assert.equal(again.record.building?.name, "p_users_aaaaaaaa_5");
+    assert.equal(again.record.active?.name, "p_users_aaaaaaaa_3");
+    assert.deepEqual(again.record.retired, ["p_users_aaaaaaaa_4"]);
   });
 
   it("creates_generations_with_refresh_off_and_default_shards", () => {

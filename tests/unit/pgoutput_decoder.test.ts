@@ -171,4 +171,64 @@ describe("pgoutput decoder", () => {
       }
     }
   });
+
+  it("skips_only_columns_nobody_reads_and_always_keeps_replica_identity_columns", () => {
+    const asked: string[] = [];
+    const decoder = createPgoutputDecoder((schema, table) => {
+      asked.push(`${schema}.${table}`);
+      return table === "items" ? new Set(["parent_id"]) : undefined;
+    });
+    decoder.decode(enc.relation(7, "", "items", [
+      { name: "id", key: true, oid: 20 },
+      { name: "title", oid: 25 },
+      { name: "parent_id", oid: 20 },
+      { name: "note", oid: 25 },
+    ], "d"));
+    decoder.decode(enc.relation(8, "public", "other", [{ name: "id", key: true, oid: 20 }, {
+      name: "v",
+      oid: 25,
+    }], "d"));
+    // The "" namespace is pg_catalog, as in relations.ts.
+    assert.deepEqual(asked, ["pg_catalog.items", "public.other"]);
+    const m = decoder.decode(enc.update(7, ["1", "big text", "9", null], {
+      kind: "O",
+      cols: ["1", "old text", "8", { unchanged: true }],
+    }));
+    assert.equal(m.type, "update");
+    if (m.type !== "update") return;
+    assert.deepEqual(m.newTuple, [
+      { kind: "text", text: "1" },
+      { kind: "skipped" },
+      { kind: "text", text: "9" },
+      { kind: "null" },
+    ]);
+    assert.deepEqual(m.oldTuple, [
+      { kind: "text", text: "1" },
+      { kind: "skipped" },
+      { kind: "text", text: "8" },
+      { kind: "unchanged" },
+    ]);
+    // A table the filter does not know keeps every column.
+    const other = decoder.decode(enc.insert(8, ["2", "kept"]));
+    assert.deepEqual(other.type === "insert" && other.newTuple, [
+      { kind: "text", text: "2" },
+      { kind: "text", text: "kept" },
+    ]);
+  });
+
+  it("decodes_short_ascii_and_non_ascii_text_alike", () => {
+    const values = [
+      "",
+      "a",
+      "12345678901234567890123456789012",
+      "é",
+      "x".repeat(31) + "é",
+      "\u0000",
+    ];
+    const m = decodePgoutput(enc.insert(7, values), false);
+    assert.deepEqual(
+      m.type === "insert" && m.newTuple,
+      values.map((text) => ({ kind: "text", text })),
+    );
+  });
 });

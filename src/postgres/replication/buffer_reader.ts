@@ -7,6 +7,9 @@ import { PgoutputDecodeError } from "./errors.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 
+/** Up to this many bytes, ASCII text is built without the TextDecoder. */
+const SHORT_TEXT = 32;
+
 /** Reads big-endian integers, C strings and byte runs from a payload. */
 export class BufferReader {
   /** Current byte offset. */
@@ -101,6 +104,25 @@ export class BufferReader {
 
   /** `n` bytes decoded as UTF-8 text. */
   text(n: number, what = "text"): string {
-    return utf8.decode(this.bytes(n, what));
+    const bytes = this.bytes(n, what);
+    // Keys are mostly short ASCII (ids, numbers): building those directly skips the decoder
+    // call, which costs more than the decoding itself at this size.
+    if (n <= SHORT_TEXT) {
+      let ascii = true;
+      for (let i = 0; i < n; i++) {
+        if (bytes[i] >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+    }
+    return utf8.decode(bytes);
+  }
+
+  /** Steps over `n` bytes. */
+  skip(n: number, what = "bytes"): void {
+    this.#need(n, what);
+    this.offset += n;
   }
 }

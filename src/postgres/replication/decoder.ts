@@ -31,6 +31,16 @@ export function dateToPgTimestamp(ms: number): bigint {
 
 const NULL_VALUE: TupleValue = Object.freeze({ kind: "null" });
 const UNCHANGED_VALUE: TupleValue = Object.freeze({ kind: "unchanged" });
+const SKIPPED_VALUE: TupleValue = Object.freeze({ kind: "skipped" });
+
+/**
+ * Which columns of a relation to decode: the set of names to keep (replica identity columns
+ * are always kept), or undefined to keep every column.
+ */
+export type ColumnsOf = (schema: string, table: string) => ReadonlySet<string> | undefined;
+
+/** Per relation id, true for each column whose value is decoded (absent: all of them). */
+type ColumnMasks = Map<number, readonly boolean[]>;
 
 /** Decodes pgoutput messages one at a time, remembering whether a streamed block is open. */
 export interface PgoutputDecoder {
@@ -42,14 +52,29 @@ export interface PgoutputDecoder {
   reset(): void;
 }
 
-/** A fresh decoder, outside any streamed block. */
-export function createPgoutputDecoder(): PgoutputDecoder {
+/**
+ * A fresh decoder, outside any streamed block. With `columnsOf`, values of the other columns
+ * are skipped undecoded (their tuples hold `{ kind: "skipped" }`), which saves decoding and
+ * memory for wide rows of which only keys are read.
+ */
+export function createPgoutputDecoder(columnsOf?: ColumnsOf): PgoutputDecoder {
   let inStream = false;
+  const masks: ColumnMasks | undefined = columnsOf ? new Map() : undefined;
   return {
     decode(payload) {
-      const message = decodePgoutput(payload, inStream);
+      const message = decodePgoutput(payload, inStream, masks);
       if (message.type === "stream_start") inStream = true;
       else if (message.type === "stream_stop") inStream = false;
+      else if (message.type === "relation" && masks && columnsOf) {
+        // pgoutput's "" namespace means pg_catalog (as in relations.ts).
+        const keep = columnsOf(message.schema === "" ? "pg_catalog" : message.schema, message.name);
+        if (keep) {
+          masks.set(
+            message.relationId,
+            message.columns.map((c) => c.isKey || keep.has(c.name)),
+          );
+        } else masks.delete(message.relationId);
+      }
       return message;
     },
     get inStream() {
@@ -65,7 +90,11 @@ export function createPgoutputDecoder(): PgoutputDecoder {
  * Decodes one pgoutput message. `inStream` says whether it was sent inside a streamed block
  * (protocol v2), where data messages carry an xid.
  */
-export function decodePgoutput(payload: Uint8Array, inStream: boolean): PgoutputMessage {
+export function decodePgoutput(
+  payload: Uint8Array,
+  inStream: boolean,
+  masks?: ColumnMasks,
+): PgoutputMessage {
   const r = new BufferReader(payload);
   const tag = r.u8("message type");
   let message: PgoutputMessage;
@@ -126,7 +155,7 @@ export function decodePgoutput(payload: Uint8Array, inStream: boolean): Pgoutput
       const xid = inStream ? r.u32("xid") : undefined;
       const relationId = r.u32("relation id");
       expectByte(r, 0x4e, "'N' before the new tuple");
-      message = { type: "insert", xid, relationId, newTuple: tuple(r) };
+      message = { type: "insert", xid, relationId, newTuple: tuple(r, masks?.get(relationId)) };
       break;
     }
     case 0x55: { // U
@@ -137,7 +166,7 @@ export function decodePgoutput(payload: Uint8Array, inStream: boolean): Pgoutput
       let oldTuple: TupleData | undefined;
       if (kind === 0x4b || kind === 0x4f) {
         oldKind = kind === 0x4b ? "K" : "O";
-        oldTuple = tuple(r);
+        oldTuple = tuple(r, masks?.get(relationId));
         kind = r.u8("tuple kind");
       }
       if (kind !== 0x4e) {
@@ -146,7 +175,8 @@ export function decodePgoutput(payload: Uint8Array, inStream: boolean): Pgoutput
           r.offset - 1,
         );
       }
-      message = { type: "update", xid, relationId, oldKind, oldTuple, newTuple: tuple(r) };
+      const newTuple = tuple(r, masks?.get(relationId));
+      message = { type: "update", xid, relationId, oldKind, oldTuple, newTuple };
       break;
     }
     case 0x44: { // D
@@ -161,7 +191,7 @@ export function decodePgoutput(payload: Uint8Array, inStream: boolean): Pgoutput
         xid,
         relationId,
         oldKind: kind === 0x4b ? "K" : "O",
-        oldTuple: tuple(r),
+        oldTuple: tuple(r, masks?.get(relationId)),
       };
       break;
     }
@@ -254,7 +284,7 @@ function expectByte(r: BufferReader, expected: number, what: string): void {
   if (got !== expected) throw new PgoutputDecodeError(`expected ${what}, got ${got}`, r.offset - 1);
 }
 
-function tuple(r: BufferReader): TupleData {
+function tuple(r: BufferReader, mask?: readonly boolean[]): TupleData {
   const count = r.i16("tuple column count");
   if (count < 0) throw new PgoutputDecodeError(`negative column count ${count}`, r.offset - 2);
   // Each column needs at least one byte: reject impossible counts before allocating.
@@ -272,7 +302,12 @@ function tuple(r: BufferReader): TupleData {
         values[i] = UNCHANGED_VALUE;
         break;
       case 0x74: // t
-        values[i] = { kind: "text", text: r.text(r.i32("value length"), "text value") };
+        if (mask && mask[i] === false) {
+          r.skip(r.i32("value length"), "text value");
+          values[i] = SKIPPED_VALUE;
+        } else {
+          values[i] = { kind: "text", text: r.text(r.i32("value length"), "text value") };
+        }
         break;
       case 0x62: // b
         values[i] = { kind: "binary", bytes: r.bytes(r.i32("value length"), "binary value") };

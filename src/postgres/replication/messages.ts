@@ -10,6 +10,8 @@ export type TupleValue =
   | { readonly kind: "null" }
   /** An unchanged TOASTed value: Postgres did not send it; it must never become a value. */
   | { readonly kind: "unchanged" }
+  /** A value the decoder was told nobody reads: stepped over, never decoded. */
+  | { readonly kind: "skipped" }
   | { readonly kind: "text"; readonly text: string }
   | { readonly kind: "binary"; readonly bytes: Uint8Array };
 

@@ -71,6 +71,7 @@ export function tupleToRow(relation: RelationInfo, tuple: TupleData, keyOnly = f
         }`;
         break;
       case "unchanged":
+      case "skipped":
         break;
     }
   }

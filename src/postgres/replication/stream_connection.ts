@@ -64,7 +64,9 @@ export function readChunks(
   maxBufferedBytes: number,
   onArrival: (chunk: Uint8Array) => void,
 ): ChunkReader {
-  const queue: Uint8Array[] = [];
+  // A head index instead of shift(): shifting a long array moves every element.
+  let queue: Uint8Array[] = [];
+  let head = 0;
   let queuedBytes = 0;
   let ended = false;
   let failure: unknown;
@@ -94,7 +96,14 @@ export function readChunks(
   return {
     async next() {
       for (;;) {
-        const chunk = queue.shift();
+        const chunk = head < queue.length ? queue[head++] : undefined;
+        if (head === queue.length && head > 0) {
+          queue = [];
+          head = 0;
+        } else if (head > 4096 && head * 2 > queue.length) {
+          queue = queue.slice(head);
+          head = 0;
+        }
         if (chunk) {
           queuedBytes -= chunk.byteLength;
           if (queuedBytes < maxBufferedBytes && stream.isPaused()) stream.resume();
