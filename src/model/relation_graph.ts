@@ -47,8 +47,16 @@ export interface RelationGraph {
 
 /** The map key of a table: `schema.name` (JSON-quoted parts, so dots in names stay unambiguous). */
 export function tableKey(table: TableRef): string {
-  return `${JSON.stringify(table.schema)}.${JSON.stringify(table.name)}`;
+  // Changes share their relation's table object, so this runs per change on few objects.
+  let key = tableKeys.get(table);
+  if (key === undefined) {
+    key = `${JSON.stringify(table.schema)}.${JSON.stringify(table.name)}`;
+    tableKeys.set(table, key);
+  }
+  return key;
 }
+
+const tableKeys = new WeakMap<TableRef, string>();
 
 /** Builds the relation graph of `model`, checking that key arities line up. */
 export function relationGraph(index: string, model: DocumentModel): RelationGraph {

@@ -48,7 +48,7 @@ export function versionedOperation(target: string, write: SinkWrite): BulkOperat
   const isDelete = isDeleteDocument(write);
   const kind = isDelete ? "delete" : "index";
   // JSON.stringify escapes index and id; the version is spliced in as digits of the bigint.
-  const action = `{"${kind}":{"_index":${JSON.stringify(target)},"_id":${
+  const action = `{"${kind}":{"_index":${quotedTarget(target)},"_id":${
     JSON.stringify(write.id)
   },"version":${write.version.toString(10)},"version_type":"external_gte"}}\n`;
   // The builder's JSON text goes out as is (one line: Postgres' json output has no newline
@@ -73,6 +73,18 @@ export function plainOperation(write: PlainWrite): BulkItem & { readonly id: str
     bytes: Buffer.byteLength(text, "utf8"),
     isDelete: write.document === null,
   };
+}
+
+/** A batch writes to a handful of indexes: their quoted names are made once. */
+const quotedTargets = new Map<string, string>();
+function quotedTarget(target: string): string {
+  let quoted = quotedTargets.get(target);
+  if (quoted === undefined) {
+    if (quotedTargets.size > 1024) quotedTargets.clear();
+    quoted = JSON.stringify(target);
+    quotedTargets.set(target, quoted);
+  }
+  return quoted;
 }
 
 /** UTF-8 size of `text`. */
