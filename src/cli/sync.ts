@@ -25,6 +25,7 @@ import { privateRoutes, publicRoutes } from "../ops/routes.ts";
 import { abortOnShutdownSignals } from "../ops/signals.ts";
 import { createSystemdNotifier } from "../ops/systemd_notify.ts";
 import { createTelemetry } from "../ops/telemetry.ts";
+import { startMemoryCeiling } from "../ops/memory_ceiling.ts";
 import { createProgressBoard } from "../ops/progress.ts";
 import { type Schedules, schedulesFromConfig, startSchedules } from "../ops/schedules.ts";
 import { createVerifier, DriftRemainsError, logVerifyReport } from "../ops/verify_run.ts";
@@ -32,6 +33,12 @@ import { aliasName } from "../opensearch/naming.ts";
 import { VERSION } from "../version.ts";
 import { ExitCode } from "./exit_codes.ts";
 import { loadConfigOrReport } from "./load_config_or_report.ts";
+
+/**
+ * Resident set size above which sync asks the runtime for a full collection (checked every
+ * 250 ms): its live heap is tens of MiB, the rest would be garbage not yet collected.
+ */
+const MEMORY_SOFT_LIMIT = 144 * 1024 * 1024;
 
 /** Options of `flusso sync`. */
 export interface SyncOptions {
@@ -68,6 +75,7 @@ export async function runSync(options: SyncOptions, logger: Logger): Promise<num
   });
   const cleanups: (() => Promise<void> | void)[] = [];
   const control = createEngineControl();
+  cleanups.push(startMemoryCeiling({ softLimitBytes: MEMORY_SOFT_LIMIT, intervalMs: 250 }));
   try {
     const sql = postgres(
       clientOptions(config.source.connection, { max: 8, applicationName: "flusso" }),

@@ -1,0 +1,52 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import FakeTimers from "@sinonjs/fake-timers";
+import { runtimeCollector, startMemoryCeiling } from "../../src/ops/memory_ceiling.ts";
+
+const MiB = 1024 * 1024;
+
+describe("memory ceiling", () => {
+  it("collects_only_while_the_resident_set_is_above_the_ceiling_at_most_once_per_interval", () => {
+    const clock = FakeTimers.install({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      let rss = 100 * MiB;
+      let collections = 0;
+      const stop = startMemoryCeiling({
+        softLimitBytes: 160 * MiB,
+        intervalMs: 1000,
+        rss: () => rss,
+        collect: () => collections++,
+      });
+      clock.tick(5000);
+      assert.equal(collections, 0, "below the ceiling nothing is collected");
+      rss = 170 * MiB;
+      clock.tick(999);
+      assert.equal(collections, 0, "no collection before the next check");
+      clock.tick(3001);
+      assert.equal(collections, 4, "one collection per interval while above");
+      rss = 150 * MiB;
+      clock.tick(3000);
+      assert.equal(collections, 4);
+      stop();
+      rss = 300 * MiB;
+      clock.tick(10_000);
+      assert.equal(collections, 4, "stopped: no more checks");
+    } finally {
+      clock.uninstall();
+    }
+  });
+
+  it("uses_the_runtime_collector_only_where_one_is_exposed", () => {
+    const g = globalThis as { Bun?: { gc?: (force: boolean) => void } };
+    // Under Bun the collector exists; under Deno without --expose-gc it does not.
+    assert.equal(
+      runtimeCollector() !== undefined,
+      typeof g.Bun?.gc === "function" || "gc" in globalThis,
+    );
+    if (!("Bun" in globalThis) && !("gc" in globalThis)) {
+      // Nothing to call: starting is a no-op that needs no stopping.
+      const stop = startMemoryCeiling({ softLimitBytes: 0, intervalMs: 1 });
+      stop();
+    }
+  });
+});
