@@ -324,5 +324,8 @@ function interruptSourceOnOutage(
     build: (index, keys) => guard(() => builder.build(index, keys)),
     scanKeys: (index, options) => guard(() => builder.scanKeys(index, options)),
     estimateRows: (index) => guard(() => builder.estimateRows(index)),
+    ...(builder.buildPage
+      ? { buildPage: (index, options) => guard(() => builder.buildPage!(index, options)) }
+      : {}),
   };
 }

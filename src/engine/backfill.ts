@@ -55,6 +55,17 @@ export async function backfillIndex(
   const totals = emptyTotals();
   /** Scans and builds the page after `after`; undefined when there is none. */
   const readPage = async (after: DocKey | undefined) => {
+    // After the first page, a range statement builds the page in one go (see the port).
+    const buildPage = builder.buildPage?.bind(builder);
+    if (after !== undefined && buildPage) {
+      const page = await retryTransient(
+        context,
+        "builder",
+        `builder.buildPage(${index})`,
+        () => buildPage(index, { after, limit, snapshot }),
+      );
+      return page.keys.length === 0 ? undefined : { keys: page.keys, built: page.documents };
+    }
     const keys = await retryTransient(
       context,
       "builder",

@@ -81,6 +81,16 @@ export interface DocumentBuilder {
   ): Promise<DocKey[]>;
   /** A catalog estimate of the root table's rows, for progress. */
   estimateRows(index: string): Promise<number>;
+  /**
+   * Optional, for backfill: the documents of the root rows after `after`, in key order, at
+   * most `limit` (under `snapshot` when given). Rows soft-deleted or filtered out are skipped,
+   * so `keys` holds only built documents' keys; fewer than `limit` means the table ends.
+   * Without it, the backfill scans keys and then builds them.
+   */
+  buildPage?(
+    index: string,
+    options: { readonly after: DocKey; readonly limit: number; readonly snapshot?: string },
+  ): Promise<{ keys: DocKey[]; documents: BuiltDocument[] }>;
 }
 
 /** One write to an index: an upsert of `document`, or a delete when it is null. */

@@ -11,6 +11,10 @@
  * a delete. The document is returned as text (see scalar_sql.ts for why numbers are exact).
  * `json_build_object` takes at most 100 arguments, so objects with more than 50 fields are
  * built in groups of 50 and merged with jsonb `||` (key order is not significant in JSON).
+ *
+ * Backfill pages use a second statement with the same document expression over a key range
+ * (`WHERE (<pk>) > (<cursor>) ORDER BY <pk> LIMIT n`): one index range scan per page instead
+ * of a key scan followed by a probe per key.
  */
 import type {
   AggregateField,
@@ -38,6 +42,12 @@ export interface BuildPlan {
   readonly sql: string;
   /** The values of the parameters after the key arrays (filters, defaults, constants). */
   readonly params: readonly ParamValue[];
+  /**
+   * The backfill page statement: the documents of the root rows after a key, in key order,
+   * skipping rows soft-deleted or filtered out. It returns each row's key text
+   * (`format('%s', …)`, what pgoutput sends) and document; bind it with `pageParams`.
+   */
+  readonly pageSql: string;
 }
 
 interface Scope {
@@ -78,6 +88,23 @@ export function buildPlan(index: IndexConfig, catalog: ColumnCatalog): BuildPlan
     }));
   }
   const document = objectSql(model.fields, root, ctx);
+  // The backfill's page statement: the same document over a range of the root's key instead
+  // of a key list. $1..$n are the cursor's key texts; the page size is the last parameter.
+  const limit = params.add(null);
+  const columns = model.primaryKey.map((col) => `t0.${quoteIdent(col)}`);
+  const pageSql = [
+    `SELECT ${columns.map((c, i) => `format('%s', ${c}) AS ${keyNames[i]}`).join(", ")},`,
+    `  ${document}::text AS _fl_doc`,
+    `FROM ${quoteTable(model.table)} t0`,
+    `WHERE (${columns.join(", ")}) > (${
+      model.primaryKey.map((col, i) =>
+        `$${i + 1}::text::${catalog.column(model.table, col).castType}`
+      ).join(", ")
+    })`,
+    ...join.slice(model.primaryKey.length).map((condition) => `  AND ${condition}`),
+    `ORDER BY ${columns.join(", ")}`,
+    `LIMIT ${limit}::integer`,
+  ].join("\n");
   const sql = [
     `SELECT ${keyNames.map((k) => `k.${k}`).join(", ")},`,
     `  CASE WHEN t0.${
@@ -92,8 +119,21 @@ export function buildPlan(index: IndexConfig, catalog: ColumnCatalog): BuildPlan
     index: index.name,
     keyColumns: model.primaryKey.length,
     sql,
-    params: params.values.slice(model.primaryKey.length),
+    // The page size is bound per run (pageParams), not part of the build statement.
+    params: params.values.slice(model.primaryKey.length, -1),
+    pageSql,
   };
+}
+
+/** The parameters of a page statement: the cursor key, the plan's values, the page size. */
+export function pageParams(plan: BuildPlan, after: readonly string[], limit: number): ParamValue[] {
+  if (after.length !== plan.keyColumns) {
+    throw new RangeError(`after has ${after.length} values for a ${plan.keyColumns}-column key`);
+  }
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new RangeError(`limit must be a positive integer, got ${limit}`);
+  }
+  return [...after, ...plan.params, String(limit)];
 }
 
 function objectSql(fields: readonly Field[], scope: Scope, ctx: Context): string {

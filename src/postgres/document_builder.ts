@@ -8,7 +8,7 @@ import type { IndexConfig, TableRef } from "../config/model.ts";
 import type { Change } from "../engine/change.ts";
 import type { BuiltDocument, DocKey, DocumentBuilder, Resolution } from "../engine/ports.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
-import { type BuildPlan, buildPlan } from "../model/build_plan.ts";
+import { type BuildPlan, buildPlan, pageParams } from "../model/build_plan.ts";
 import type { ColumnCatalog } from "../model/column_types.ts";
 import { documentId } from "../model/document_id.ts";
 import { TextBuiltDocument } from "../engine/document_text.ts";
@@ -22,7 +22,7 @@ import {
 } from "../model/relation_graph.ts";
 import { type Lookup, resolveAll } from "../model/resolve_plan.ts";
 import { loadColumnCatalog } from "./document_catalog.ts";
-import { quoteTable } from "./identifiers.ts";
+import { quoteLiteral, quoteTable } from "./identifiers.ts";
 import { scanKeys } from "./snapshot_keys.ts";
 import { transientOnDisconnect } from "./transient_errors.ts";
 
@@ -52,6 +52,7 @@ export type PostgresDocumentBuilder = DocumentBuilder & {
   tablesOf(): TableRef[];
   /** The relation graphs, for `flusso check` (replica identity needs). */
   graphs(): readonly RelationGraph[];
+  buildPage: NonNullable<DocumentBuilder["buildPage"]>;
 };
 
 /** Reads the catalog, plans every index and returns the builder. */
@@ -153,6 +154,32 @@ export async function createPostgresDocumentBuilder(
       });
     },
 
+    async buildPage(name, { after, limit, snapshot }) {
+      indexOf(name);
+      const plan = plans.get(name)!;
+      const params = pageParams(plan, after, limit) as never[];
+      const run = async (q: postgres.Sql | postgres.TransactionSql) =>
+        await q.unsafe(plan.pageSql, params, PREPARED).values();
+      const rows = snapshot
+        ? await sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
+          // Importing a snapshot must be the transaction's first statement.
+          await tx.unsafe(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshot)}`);
+          return await run(tx);
+        })
+        : await run(sql);
+      const keys: DocKey[] = [];
+      const documents: BuiltDocument[] = [];
+      for (const row of rows) {
+        if (!row) continue; // see the stray-null-row note above
+        const key = row.slice(0, plan.keyColumns) as string[];
+        keys.push(key);
+        documents.push(
+          new TextBuiltDocument(name, key, documentId(key), row[plan.keyColumns] as string),
+        );
+      }
+      return { keys, documents };
+    },
+
     async scanKeys(name, { after, limit, snapshot }) {
       const model = indexOf(name).model;
       return await scanKeys(sql, model.table, model.primaryKey, { after, limit, snapshot });
@@ -180,6 +207,8 @@ export async function createPostgresDocumentBuilder(
     build: (name, keys) => transientOnDisconnect(`build ${name}`, () => builder.build(name, keys)),
     scanKeys: (name, options) =>
       transientOnDisconnect(`scan ${name}`, () => builder.scanKeys(name, options)),
+    buildPage: (name, options) =>
+      transientOnDisconnect(`build page ${name}`, () => builder.buildPage(name, options)),
     estimateRows: (name) =>
       transientOnDisconnect(`estimate ${name}`, () => builder.estimateRows(name)),
   };

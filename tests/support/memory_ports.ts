@@ -215,6 +215,8 @@ export interface MemoryBuilderOptions {
   routes?: Record<string, Route>;
   /** `build` throws `TransientSourceError` this many times first. */
   transientBuilds?: number;
+  /** Offer `buildPage` (pages after the first are built from a key range). */
+  pages?: boolean;
 }
 
 /** A builder over `rows` that records every key it builds. */
@@ -222,15 +224,18 @@ export interface MemoryBuilder extends DocumentBuilder {
   /** One entry per built key: `index/key`. */
   readonly built: string[];
   readonly resolveCalls: number;
-  /** Every `scanKeys` call's options. */
-  readonly scans: { index: string; after?: DocKey; snapshot?: string }[];
+  /** Every `scanKeys` (and `buildPage`) call's options. */
+  readonly scans: { index: string; after?: DocKey; snapshot?: string; page?: boolean }[];
 }
 
 /** Creates a memory builder reading `rows`. */
 export function memoryBuilder(rows: MemoryRows, options: MemoryBuilderOptions = {}): MemoryBuilder {
   const built: string[] = [];
   let resolveCalls = 0;
-  const scans: { index: string; after?: DocKey; snapshot?: string }[] = [];
+  const scans: { index: string; after?: DocKey; snapshot?: string; page?: boolean }[] = [];
+  const sortedKeys = (index: string) =>
+    [...(rows.get(index)?.values() ?? [])].map((r) => r.key)
+      .sort((a, b) => keyText(a) < keyText(b) ? -1 : keyText(a) > keyText(b) ? 1 : 0);
   let transient = options.transientBuilds ?? 0;
   const routeOf = (table: string): Route =>
     options.routes?.[table] ?? { index: table, column: "id" };
@@ -276,11 +281,28 @@ export function memoryBuilder(rows: MemoryRows, options: MemoryBuilderOptions = 
     },
     scanKeys(index, { after, limit, snapshot }): Promise<DocKey[]> {
       scans.push({ index, after, snapshot });
-      const all = [...(rows.get(index)?.values() ?? [])].map((r) => r.key)
-        .sort((a, b) => keyText(a) < keyText(b) ? -1 : keyText(a) > keyText(b) ? 1 : 0);
+      const all = sortedKeys(index);
       const from = after === undefined ? all : all.filter((k) => keyText(k) > keyText(after));
       return Promise.resolve(from.slice(0, limit));
     },
+    ...(options.pages
+      ? {
+        buildPage(index: string, { after, limit, snapshot }: {
+          after: DocKey;
+          limit: number;
+          snapshot?: string;
+        }) {
+          scans.push({ index, after, snapshot, page: true });
+          const keys = sortedKeys(index).filter((k) => keyText(k) > keyText(after)).slice(0, limit);
+          const documents: BuiltDocument[] = keys.map((key) => {
+            built.push(`${index}/${keyText(key)}`);
+            const row = rows.get(index)!.get(keyText(key))!;
+            return { index, key, id: keyText(key), document: { ...row.document } };
+          });
+          return Promise.resolve({ keys, documents });
+        },
+      }
+      : {}),
     estimateRows(index) {
       return Promise.resolve(rows.get(index)?.size ?? 0);
     },

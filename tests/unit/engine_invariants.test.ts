@@ -226,6 +226,26 @@ describe("engine invariants", () => {
     assert.ok(h.timeline.every((e) => !e.startsWith("confirm:")));
   });
 
+  it("backfills_pages_after_the_first_from_key_ranges_under_the_snapshot", async () => {
+    const rows = memoryRows("users");
+    for (let i = 0; i < 25; i++) setRow(rows, "users", String(i).padStart(2, "0"), { n: i });
+    const h = harness({
+      rows,
+      builder: { pages: true },
+      source: { slotCreated: true, startLsn: 5n, snapshot: "snap-1" },
+      sink: { indexes: { users: { seeded: false } } },
+    });
+    await run(h, engineOptions({ backfillPageSize: 10 }));
+    assert.deepEqual(h.sink.seeded, ["users"]);
+    assert.equal(h.sink.documents("users").size, 25);
+    // The first page is a key scan, the rest are range builds after the previous page's end.
+    assert.deepEqual(
+      h.builder.scans.map((s) => [s.page ?? false, s.after?.[0], s.snapshot]),
+      [[false, undefined, "snap-1"], [true, "09", "snap-1"], [true, "19", "snap-1"]],
+    );
+    assert.deepEqual(h.observer.of("backfill_progress").map((p) => p.rowsDone), [10, 20, 25]);
+  });
+
   it("skips_backfill_when_seeded_or_when_told_to", async () => {
     for (const [seeded, skipBackfill] of [[true, false], [false, true]]) {
       const rows = memoryRows("users");
