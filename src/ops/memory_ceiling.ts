@@ -15,6 +15,8 @@ export interface MemoryCeilingOptions {
   readonly intervalMs: number;
   /** Current resident set size (default: `process.memoryUsage.rss()`). */
   readonly rss?: () => number;
+  /** Live heap bytes, read right after a collection (default: `memoryUsage().heapUsed`). */
+  readonly heapUsed?: () => number;
   /** The collector to call (default: the runtime's, when it exposes one). */
   readonly collect?: () => void;
 }
@@ -35,12 +37,29 @@ export function startMemoryCeiling(options: MemoryCeilingOptions): () => void {
   const collect = options.collect ?? runtimeCollector();
   if (!collect) return () => {};
   const rss = options.rss ?? (() => process.memoryUsage.rss());
-  // At most one collection per interval: when the memory above the ceiling is live data
-  // rather than garbage, that bounds the cost (a full collection of a heap this size takes
-  // milliseconds). RSS is not re-read after collecting, since the allocator returns freed
-  // pages to the OS lazily; what matters is that freed memory is reused instead of grown.
+  const heapUsed = options.heapUsed ?? (() => process.memoryUsage().heapUsed);
+  // At most one collection per interval. When a collection finds most of the memory live
+  // (the heap after it is over half the ceiling: big documents, many indexes), collecting
+  // again soon would only burn CPU, so the next tries back off: 1, 2, 4 … 64 intervals.
+  let skip = 0;
+  let backoff = 1;
   const timer = setInterval(() => {
-    if (rss() > options.softLimitBytes) collect();
+    if (rss() <= options.softLimitBytes) {
+      skip = 0;
+      backoff = 1;
+      return;
+    }
+    if (skip > 0) {
+      skip--;
+      return;
+    }
+    collect();
+    if (heapUsed() > options.softLimitBytes / 2) {
+      skip = backoff;
+      backoff = Math.min(64, backoff * 2);
+    } else {
+      backoff = 1;
+    }
   }, options.intervalMs);
   (timer as { unref?: () => void }).unref?.();
   return () => clearInterval(timer);

@@ -15,6 +15,7 @@ describe("memory ceiling", () => {
         softLimitBytes: 160 * MiB,
         intervalMs: 1000,
         rss: () => rss,
+        heapUsed: () => 10 * MiB,
         collect: () => collections++,
       });
       clock.tick(5000);
@@ -31,6 +32,30 @@ describe("memory ceiling", () => {
       rss = 300 * MiB;
       clock.tick(10_000);
       assert.equal(collections, 4, "stopped: no more checks");
+    } finally {
+      clock.uninstall();
+    }
+  });
+
+  it("backs_off_when_a_collection_finds_the_memory_live", () => {
+    const clock = FakeTimers.install({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      let heap = 100 * MiB; // over half the ceiling: live data, not garbage
+      const at: number[] = [];
+      const stop = startMemoryCeiling({
+        softLimitBytes: 160 * MiB,
+        intervalMs: 1000,
+        rss: () => 200 * MiB,
+        heapUsed: () => heap,
+        collect: () => at.push(clock.now / 1000),
+      });
+      clock.tick(16_000);
+      // Waits of 1, 2, 4 … intervals between fruitless collections.
+      assert.deepEqual(at, [1, 3, 6, 11]);
+      heap = 20 * MiB; // garbage again: after the pending wait, every interval
+      clock.tick(7_000);
+      assert.deepEqual(at.slice(4), [20, 21, 22, 23]);
+      stop();
     } finally {
       clock.uninstall();
     }
