@@ -267,10 +267,14 @@ function relationSql(field: RelationField, scope: Scope, ctx: Context): string {
   if (field.kind === "has_one") {
     return `(SELECT ${object} ${from} ORDER BY ${orderSql(field, r)} LIMIT 1)`;
   }
-  const limit = field.limit === undefined
-    ? ""
-    : ` LIMIT ${positiveInteger(field.limit, ctx, inner.path)}`;
   const order = orderSql(field, r);
+  // Without a limit the aggregate sorts its own input: no subquery, window or second sort.
+  if (field.limit === undefined) {
+    return `(SELECT coalesce(json_agg(${object} ORDER BY ${order}), '[]'::json) ${from})`;
+  }
+  // With one, the newest n rows are picked in a subquery, and row_number() carries their
+  // order into the aggregate (an aggregate's input order is only guaranteed by ORDER BY).
+  const limit = ` LIMIT ${positiveInteger(field.limit, ctx, inner.path)}`;
   return `(SELECT coalesce(json_agg(${r}s._fl_d ORDER BY ${r}s._fl_n), '[]'::json) FROM ` +
     `(SELECT ${object} AS _fl_d, row_number() OVER (ORDER BY ${order}) AS _fl_n ${from} ` +
     `ORDER BY ${order}${limit}) ${r}s)`;
