@@ -41,7 +41,9 @@ export function jsonOfKind(expr: string, kind: ValueKind): string {
         `ELSE to_json((${expr})::text) END`;
     case "numeric":
       return `CASE WHEN ${expr} IN ('NaN', 'Infinity', '-Infinity') THEN NULL ` +
-        `WHEN length(regexp_replace(trim_scale(abs(${expr}))::text, '^[0.]+|\\.', '', 'g')) <= 15 ` +
+        // Significant digits: the text without leading zeros and points, and without the
+        // point (ltrim and replace: a regular expression per value costs several times more).
+        `WHEN length(replace(ltrim(trim_scale(abs(${expr}))::text, '0.'), '.', '')) <= 15 ` +
         `THEN to_json(${expr}) ELSE to_json((${expr})::text) END`;
     case "float4":
     case "float8":
