@@ -39,6 +39,8 @@ export interface BoundedQueue<T> {
   close(): void;
 }
 
+const RESOLVED_TRUE = Promise.resolve(true);
+
 /** Creates an empty queue with `limits`. */
 export function createQueue<T>(limits: QueueLimits): BoundedQueue<T> {
   if (!(limits.capacity >= 1) || !(limits.bytes >= 1)) {
@@ -58,6 +60,8 @@ export function createQueue<T>(limits: QueueLimits): BoundedQueue<T> {
   const fits = (size: number) =>
     length() < limits.capacity && (length() === 0 || bytes + size <= limits.bytes);
   const wake = (waiters: Set<() => void>) => {
+    // Runs on every push and take: only copy (waiters remove themselves) when there are any.
+    if (waiters.size === 0) return;
     for (const waiter of [...waiters]) waiter();
   };
   const wait = (waiters: Set<() => void>, signal: AbortSignal | undefined) =>
@@ -81,13 +85,22 @@ export function createQueue<T>(limits: QueueLimits): BoundedQueue<T> {
     get closed() {
       return closed;
     },
-    async push(item, size, signal) {
-      while (!closed && !signal?.aborted && !fits(size)) await wait(spaceWaiters, signal);
-      if (closed || signal?.aborted) return false;
-      items.push({ item, size });
-      bytes += size;
-      wake(itemWaiters);
-      return true;
+    push(item, size, signal) {
+      // The common case, room right away, settles without a suspended async function.
+      if (!closed && !signal?.aborted && fits(size)) {
+        items.push({ item, size });
+        bytes += size;
+        wake(itemWaiters);
+        return RESOLVED_TRUE;
+      }
+      return (async () => {
+        while (!closed && !signal?.aborted && !fits(size)) await wait(spaceWaiters, signal);
+        if (closed || signal?.aborted) return false;
+        items.push({ item, size });
+        bytes += size;
+        wake(itemWaiters);
+        return true;
+      })();
     },
     peek() {
       return head < items.length ? items[head] : undefined;
