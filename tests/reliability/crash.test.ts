@@ -13,6 +13,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import {
   auditAcks,
   describeAckAudit,
@@ -34,6 +36,8 @@ const KILLS = SOAK
 const FILE = "crash.test.ts";
 /** Where a failing audit leaves its inputs (samples, transactions, request log). */
 const AUDIT_DUMP = "cov/reliability/crash-audit.json";
+/** Where a failed quiescence leaves the last flusso process's output. */
+const QUIESCE_DUMP = "cov/reliability/crash-quiesce-flusso.log";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,6 +52,13 @@ describe("crash: kill -9 at random moments, restart, nothing lost", () => {
   let observed: Record<string, number> = {};
   let kills = 0;
   let auditSummary = "";
+  let quiesced = "";
+
+  /** Leaves the last process's output where a failed quiescence can be read. */
+  function dumpFlussoOutput(): void {
+    mkdirSync(dirname(QUIESCE_DUMP), { recursive: true });
+    writeFileSync(QUIESCE_DUMP, h.flusso?.output() ?? "");
+  }
 
   before(async () => {
     random = seededRandom(SEED);
@@ -184,12 +195,17 @@ describe("crash: kill -9 at random moments, restart, nothing lost", () => {
     await scenario("crash.ground_truth_after_kills", async (trial) => {
       stopWorkload.abort();
       const stats = await workloadDone;
-      // DIAG (temporary): longer bound + flusso output dump
+      // The backlog left by the kill phases is workload-sized (hundreds of MB of WAL in soak
+      // mode, each restart having replayed from the slot): wait while flusso makes progress,
+      // fail once it stalls for a minute.
       try {
-        const q = await h.quiesce(Number(process.env.FLUSSO_CRASH_QUIESCE_MS ?? 120_000));
-        console.log("DIAG quiesce", q.waitedMs, "ms");
-      } finally {
-        (await import("node:fs")).writeFileSync("/tmp/crashmon/flusso-last.log", h.flusso?.output() ?? "");
+        const q = await h.quiesce(SOAK ? 40 * 60_000 : 10 * 60_000, 60_000);
+        quiesced = `; quiesced in ${(q.waitedMs / 1000).toFixed(1)} s (backlog ${
+          ((Number(q.targetLsn - (q.startLsn ?? q.targetLsn))) / 2 ** 20).toFixed(0)
+        } MiB of WAL)`;
+      } catch (error) {
+        dumpFlussoOutput();
+        throw error;
       }
       assertGroundTruth(await h.groundTruth());
       trial();
@@ -197,7 +213,9 @@ describe("crash: kill -9 at random moments, restart, nothing lost", () => {
       assert.ok(stats.transactions > 0);
     }, {
       file: FILE,
-      notes: notes(() => `; ${kills} kills; ${workload.transactions.length} transactions`),
+      notes: notes(() =>
+        `; ${kills} kills; ${workload.transactions.length} transactions${quiesced}`
+      ),
     });
   });
 

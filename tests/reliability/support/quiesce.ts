@@ -6,6 +6,11 @@
  * (when a `/status` URL is given) every index is `live` (no backfill or rebuild running).
  * Only then is a ground-truth check meaningful.
  *
+ * With `stallMs`, the wait scales with the backlog: it goes on while flusso makes progress (the
+ * confirmed LSN advances, or a rebuild pages on) and fails once nothing moved for `stallMs`
+ * (`timeoutMs` stays an overall cap). A backlog of hundreds of MB of WAL after a crash storm
+ * takes minutes to replay; a stall is what must fail fast.
+ *
  *     await waitForQuiescence({ sql: db.sql, slot: db.slot, statusUrl: proc.publicUrl });
  */
 import type postgres from "postgres";
@@ -19,6 +24,8 @@ export interface QuiesceOptions {
   readonly statusUrl?: string;
   /** Give up after this many ms (default 60 000). */
   readonly timeoutMs?: number;
+  /** Also give up once neither the confirmed LSN nor a rebuild moved for this many ms. */
+  readonly stallMs?: number;
   /** Poll period (default 100 ms). */
   readonly pollMs?: number;
 }
@@ -28,6 +35,8 @@ export interface QuiesceResult {
   readonly targetLsn: Lsn;
   readonly confirmedLsn: Lsn;
   readonly waitedMs: number;
+  /** Where the slot was when the wait began (the backlog is target − this). */
+  readonly startLsn: Lsn | null;
 }
 
 /** Thrown when flusso does not catch up in time: says how far it got. */
@@ -38,9 +47,14 @@ export class QuiescenceTimeoutError extends Error {
     readonly confirmedLsn: Lsn | null,
     readonly lastStatus: unknown,
     timeoutMs: number,
+    stalledMs?: number,
   ) {
     super(
-      `flusso did not quiesce within ${timeoutMs} ms: slot ${slot} confirmed ${
+      `flusso did not quiesce ${
+        stalledMs === undefined
+          ? `within ${timeoutMs} ms`
+          : `: no progress for ${stalledMs} ms (the confirmed LSN stopped advancing)`
+      }: slot ${slot} confirmed ${
         confirmedLsn === null ? "nothing (slot missing?)" : formatLsn(confirmedLsn)
       }, target ${formatLsn(targetLsn)}; last /status: ${
         JSON.stringify(lastStatus)?.slice(0, 600)
@@ -69,7 +83,18 @@ export async function currentWalLsn(sql: postgres.Sql): Promise<Lsn> {
 
 interface StatusShape {
   phase?: string;
-  indexes?: { name: string; state: string }[];
+  indexes?: {
+    name: string;
+    state: string;
+    generation?: number;
+    backfill?: { rowsDone?: number } | null;
+  }[];
+}
+
+/** What moves while a rebuild runs (generation, rows paged), as a comparable string. */
+function rebuildProgress(status: unknown): string {
+  const indexes = (status as StatusShape | undefined)?.indexes ?? [];
+  return JSON.stringify(indexes.map((i) => [i.name, i.generation, i.backfill?.rowsDone]));
 }
 
 async function statusIsLive(url: string): Promise<{ live: boolean; status: unknown }> {
@@ -90,14 +115,37 @@ export async function waitForQuiescence(options: QuiesceOptions): Promise<Quiesc
   const pollMs = options.pollMs ?? 100;
   const started = Date.now();
   const target = await currentWalLsn(options.sql);
-  let confirmed: Lsn | null = null;
+  const startLsn = await confirmedFlushLsn(options.sql, options.slot);
+  let confirmed: Lsn | null = startLsn;
   let lastStatus: unknown = undefined;
+  let progressAt = started;
+  let progress = "";
   while (Date.now() - started < timeoutMs) {
+    const previous = confirmed;
     confirmed = await confirmedFlushLsn(options.sql, options.slot);
     let live = true;
     if (options.statusUrl) ({ live, status: lastStatus } = await statusIsLive(options.statusUrl));
     if (confirmed !== null && confirmed >= target && live) {
-      return { targetLsn: target, confirmedLsn: confirmed, waitedMs: Date.now() - started };
+      return {
+        targetLsn: target,
+        confirmedLsn: confirmed,
+        waitedMs: Date.now() - started,
+        startLsn,
+      };
+    }
+    const rebuild = rebuildProgress(lastStatus);
+    if ((confirmed ?? 0n) > (previous ?? 0n) || rebuild !== progress) {
+      progressAt = Date.now();
+      progress = rebuild;
+    } else if (options.stallMs !== undefined && Date.now() - progressAt >= options.stallMs) {
+      throw new QuiescenceTimeoutError(
+        options.slot,
+        target,
+        confirmed,
+        lastStatus,
+        timeoutMs,
+        Date.now() - progressAt,
+      );
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }

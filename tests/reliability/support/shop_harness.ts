@@ -79,8 +79,12 @@ export interface ShopHarness {
   privateUrl(): Promise<string>;
   /** `POST /reindex?index=` on the private surface with the token; resolves with the HTTP status. */
   reindex(index: string): Promise<number>;
-  /** Waits until the slot caught up and every index is live (see quiesce.ts). */
-  quiesce(timeoutMs?: number): Promise<QuiesceResult>;
+  /**
+   * Waits until the slot caught up and every index is live (see quiesce.ts); with `stallMs`,
+   * for as long as flusso makes progress (up to `timeoutMs`) but no longer than `stallMs`
+   * without any.
+   */
+  quiesce(timeoutMs?: number, stallMs?: number): Promise<QuiesceResult>;
   /** Runs the ground-truth check over every enabled index. */
   groundTruth(): Promise<GroundTruthReport>;
   /** Stops the process (kill -9 if needed), closes the emulator and drops the database. */
@@ -185,13 +189,14 @@ export async function startShopHarness(options: ShopHarnessOptions): Promise<Sho
         await res.body?.cancel();
         return res.status;
       },
-      async quiesce(timeoutMs = 60_000) {
+      async quiesce(timeoutMs = 60_000, stallMs) {
         const proc = processes.at(-1);
         return await waitForQuiescence({
           sql: db.sql,
           slot: db.slot,
           statusUrl: proc ? await proc.publicUrl() : undefined,
           timeoutMs,
+          stallMs,
         });
       },
       groundTruth: () =>
