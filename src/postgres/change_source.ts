@@ -117,9 +117,27 @@ export function createPostgresChangeSource(
     stream.write(encodeStandbyStatus(watermark.confirmed, Date.now(), replyRequested));
   }
 
+  /**
+   * Sends the safe position and waits (up to a second) until it left for the socket: ending
+   * the stream right after a write can drop the write, and Postgres would then restart the
+   * slot from an older position than flusso confirmed.
+   */
+  async function sendFinalStatus(): Promise<void> {
+    const stream = session?.stream;
+    if (!stream || !watermark || stream.destroyed || !stream.writable) return;
+    const update = encodeStandbyStatus(watermark.confirmed, Date.now(), false);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1000);
+      stream.write(update, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   async function tearDownSession(): Promise<void> {
     // The last word to Postgres is always the safe position, whatever ends the session.
-    sendStatus(false);
+    await sendFinalStatus();
     const current = session;
     session = undefined;
     if (!current) return;

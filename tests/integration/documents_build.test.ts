@@ -11,6 +11,7 @@ import {
   createPostgresDocumentBuilder,
   type PostgresDocumentBuilder,
 } from "../../src/postgres/document_builder.ts";
+import type { DocKey } from "../../src/engine/ports.ts";
 import { documentId } from "../../src/model/document_id.ts";
 import { expectedDocuments, snapshot, tablesOfModel } from "../support/oracle.ts";
 import { type TestDatabase, testDatabase } from "../support/postgres.ts";
@@ -120,7 +121,7 @@ describe("document build on the shop schema", () => {
       const included = [...expected.values()].filter((e) => e.document !== null);
       // Paged from the first scanned key, in pages of 7 (the backfill's first page is a scan).
       const [first] = await builder.scanKeys(index, { limit: 1 });
-      const seen: string[][] = [first];
+      const seen: DocKey[] = [first];
       let after = first;
       for (;;) {
         const page = await builder.buildPage(index, { after, limit: 7 });
