@@ -1,7 +1,7 @@
 /**
  * Backfilling one index from current rows: page root keys in key order, build, flush, save
- * the cursor, repeat (the next page is read while the current one is written); then mark the
- * index seeded. Memory stays bounded by two pages, and a crash resumes after the last saved
+ * the cursor, repeat (the next page is read while the current ones are written); then mark the
+ * index seeded. Memory stays bounded by three pages, and a crash resumes after the last saved
  * cursor. Writes use the stream's start LSN as version,
  * so any live change (always at a higher LSN) wins over a backfilled row.
  */
@@ -81,11 +81,13 @@ export async function backfillIndex(
     );
     return { keys, built };
   };
-  // The next page is scanned and built while the current one is written: Postgres and the
-  // sink work at the same time. Pages are still written, and cursors saved, in key order,
-  // and a cursor is saved only after its page's write, so a resume never skips a row.
+  // The next page is scanned and built while the current one is written, and up to two pages
+  // are being written at once (the sink works on one while flusso sends the other). Cursors
+  // are still saved in key order, each only after its own page and every earlier one were
+  // written, so a resume never skips a row.
   if (stop.aborted) return "stopped";
   let next: ReturnType<typeof readPage> | undefined = readPage(job.after);
+  let writing: Promise<void> | undefined;
   try {
     while (next) {
       const page = await next;
@@ -97,19 +99,30 @@ export async function backfillIndex(
         next = readPage(cursor);
         next.catch(() => {}); // awaited on the next round (or in `finally`)
       }
-      await flushWrites(context, toWrites(built, context.startLsn), false, totals);
-      await retryTransient(
-        context,
-        "sink",
-        "sink.saveBackfillCursor",
-        () => sink.saveBackfillCursor(index, cursor),
-      );
-      rowsDone += keys.length;
-      observer.emit({ type: "backfill_progress", index, rowsDone, estimatedRows });
+      const earlier = writing;
+      const written = flushWrites(context, toWrites(built, context.startLsn), false, totals);
+      written.catch(() => {}); // awaited below, after the earlier page
+      writing = (async () => {
+        await earlier;
+        await written;
+        await retryTransient(
+          context,
+          "sink",
+          "sink.saveBackfillCursor",
+          () => sink.saveBackfillCursor(index, cursor),
+        );
+        rowsDone += keys.length;
+        observer.emit({ type: "backfill_progress", index, rowsDone, estimatedRows });
+      })();
+      writing.catch(() => {}); // awaited on the next round or below
+      // At most two pages in flight: wait for the earlier one before reading on.
+      await earlier;
     }
+    await writing;
   } finally {
-    // Never leave a read running behind a stop or a failure.
+    // Never leave a read or a write running behind a stop or a failure.
     await next?.catch(() => {});
+    await writing?.catch(() => {});
   }
   if (stop.aborted) return "stopped";
   await retryTransient(context, "sink", "sink.markSeeded", () => sink.markSeeded(index));

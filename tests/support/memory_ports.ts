@@ -340,6 +340,8 @@ export interface MemorySinkOptions {
   crashAfterWrite?: number;
   /** Every `write` waits for this before doing anything. */
   gate?: Promise<void>;
+  /** The n-th `write` call (1-based) waits for what this returns before doing anything. */
+  gateOf?: (call: number) => Promise<void> | undefined;
   timeline?: Timeline;
 }
 
@@ -411,6 +413,8 @@ export function memorySink(options: MemorySinkOptions = {}): MemorySink {
     async write(batch, { caughtUp }) {
       const call = ++writeCalls;
       if (options.gate) await options.gate;
+      const own = options.gateOf?.(call);
+      if (own) await own;
       if (options.crashBeforeWrite === call) throw new SimulatedCrash(`before write ${call}`);
       if ((options.transientWrites ?? 0) > 0) {
         options.transientWrites!--;
@@ -443,6 +447,7 @@ export function memorySink(options: MemorySinkOptions = {}): MemorySink {
     },
     saveBackfillCursor(index, key) {
       indexOf(index).cursor = key;
+      options.timeline?.push(`cursor:${index}/${key.join(",")}`);
       return Promise.resolve();
     },
     markSeeded(index) {

@@ -246,6 +246,47 @@ describe("engine invariants", () => {
     assert.deepEqual(h.observer.of("backfill_progress").map((p) => p.rowsDone), [10, 20, 25]);
   });
 
+  it("saves_each_backfill_cursor_only_after_its_page_and_every_earlier_page_were_written", async () => {
+    const rows = memoryRows("users");
+    for (let i = 0; i < 30; i++) setRow(rows, "users", String(i).padStart(2, "0"), { n: i });
+    // The first page's write is held until the second page's write starts (or 300 ms pass,
+    // so a one-at-a-time backfill fails this test instead of hanging it).
+    let releaseFirst!: () => void;
+    const first = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const timer = setTimeout(() => releaseFirst(), 300);
+    let firstHeld = true;
+    let overlapped = false;
+    first.then(() => (firstHeld = false));
+    const h = harness({
+      rows,
+      sink: {
+        indexes: { users: { seeded: false } },
+        gateOf: (call) => {
+          if (call === 2) {
+            overlapped = firstHeld;
+            releaseFirst();
+          }
+          return call === 1 ? first : undefined;
+        },
+      },
+    });
+    await run(h, engineOptions({ backfillPageSize: 10 }));
+    clearTimeout(timer);
+    assert.ok(overlapped, "the second page was written while the first was in flight");
+    const order = h.timeline.filter((e) => e.startsWith("write:") || e.startsWith("cursor:"))
+      .map((e) => e.startsWith("cursor:") ? e : `write:${e.split(",").length}`);
+    // Page 2's write finished first, yet its cursor follows page 1's write and cursor.
+    assert.deepEqual(order, [
+      "write:10",
+      "write:10",
+      "cursor:users/09",
+      "cursor:users/19",
+      "write:10",
+      "cursor:users/29",
+    ]);
+    assert.equal(h.sink.documents("users").size, 30);
+  });
+
   it("skips_backfill_when_seeded_or_when_told_to", async () => {
     for (const [seeded, skipBackfill] of [[true, false], [false, true]]) {
       const rows = memoryRows("users");
