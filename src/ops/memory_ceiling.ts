@@ -15,6 +15,8 @@ export interface MemoryCeilingOptions {
   readonly intervalMs: number;
   /** Current resident set size (default: `process.memoryUsage.rss()`). */
   readonly rss?: () => number;
+  /** Growth of the resident set above it that calls for the next collection (default 8 MiB). */
+  readonly growthBytes?: number;
   /** Live heap bytes, read right after a collection (default: `memoryUsage().heapUsed`). */
   readonly heapUsed?: () => number;
   /** The collector to call (default: the runtime's, when it exposes one). */
@@ -38,22 +40,30 @@ export function startMemoryCeiling(options: MemoryCeilingOptions): () => void {
   if (!collect) return () => {};
   const rss = options.rss ?? (() => process.memoryUsage.rss());
   const heapUsed = options.heapUsed ?? (() => process.memoryUsage().heapUsed);
-  // At most one collection per interval. When a collection finds most of the memory live
-  // (the heap after it is over half the ceiling: big documents, many indexes), collecting
-  // again soon would only burn CPU, so the next tries back off: 1, 2, 4 … 64 intervals.
+  // At most one collection per interval, and only while the resident set grows: the
+  // allocator keeps freed pages for reuse, so after a collection the resident set may stay
+  // above the ceiling without growing, and collecting again would only burn CPU. When a
+  // collection finds most of the memory live (the heap after it is over half the ceiling:
+  // big documents, many indexes), the next tries back off too: 1, 2, 4 … 64 intervals.
+  const step = options.growthBytes ?? 8 * 1024 * 1024;
   let skip = 0;
   let backoff = 1;
+  let lastCollectedAt = 0;
   const timer = setInterval(() => {
-    if (rss() <= options.softLimitBytes) {
+    const now = rss();
+    if (now <= options.softLimitBytes) {
       skip = 0;
       backoff = 1;
+      lastCollectedAt = 0;
       return;
     }
     if (skip > 0) {
       skip--;
       return;
     }
+    if (now < lastCollectedAt + step) return;
     collect();
+    lastCollectedAt = now;
     if (heapUsed() > options.softLimitBytes / 2) {
       skip = backoff;
       backoff = Math.min(64, backoff * 2);

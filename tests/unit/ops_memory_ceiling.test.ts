@@ -14,6 +14,7 @@ describe("memory ceiling", () => {
       const stop = startMemoryCeiling({
         softLimitBytes: 160 * MiB,
         intervalMs: 1000,
+        growthBytes: 0,
         rss: () => rss,
         heapUsed: () => 10 * MiB,
         collect: () => collections++,
@@ -37,6 +38,37 @@ describe("memory ceiling", () => {
     }
   });
 
+  it("collects_again_only_after_the_resident_set_grew_by_a_step", () => {
+    const clock = FakeTimers.install({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      let rss = 170 * MiB;
+      let collections = 0;
+      const stop = startMemoryCeiling({
+        softLimitBytes: 160 * MiB,
+        intervalMs: 1000,
+        growthBytes: 16 * MiB,
+        rss: () => rss,
+        heapUsed: () => 10 * MiB,
+        collect: () => collections++,
+      });
+      clock.tick(1000);
+      assert.equal(collections, 1);
+      clock.tick(5000);
+      assert.equal(collections, 1, "a plateau above the ceiling is not collected again");
+      rss = 187 * MiB;
+      clock.tick(1000);
+      assert.equal(collections, 2, "16 MiB of growth is");
+      rss = 150 * MiB;
+      clock.tick(1000);
+      rss = 161 * MiB;
+      clock.tick(1000);
+      assert.equal(collections, 3, "back above the ceiling after dropping below it");
+      stop();
+    } finally {
+      clock.uninstall();
+    }
+  });
+
   it("backs_off_when_a_collection_finds_the_memory_live", () => {
     const clock = FakeTimers.install({ toFake: ["setInterval", "clearInterval"] });
     try {
@@ -45,6 +77,7 @@ describe("memory ceiling", () => {
       const stop = startMemoryCeiling({
         softLimitBytes: 160 * MiB,
         intervalMs: 1000,
+        growthBytes: 0,
         rss: () => 200 * MiB,
         heapUsed: () => heap,
         collect: () => at.push(clock.now / 1000),
