@@ -6,6 +6,7 @@
  * STDOUT` into /dev/null (harness/backfill_anchor.ts). Two datasets: `items` at 1M rows and
  * the example shop at 200k customers.
  */
+import process from "node:process";
 import { copyToDevNull, documentQuery } from "./harness/backfill_anchor.ts";
 import { RSS_CEILING_MIB } from "./harness/drain.ts";
 import { scaled } from "./harness/env.ts";
@@ -142,8 +143,10 @@ export const backfillBenchmark: Benchmark = {
     const rows = scaled(1_000_000, 1000);
     const customers = scaled(200_000, 100);
     const schemas = shopSchemaFiles();
+    // FLUSSO_BENCH_BACKFILL=items (or shop) runs one dataset only.
+    const only = process.env.FLUSSO_BENCH_BACKFILL;
     return [
-      ...await measureBackfill({
+      ...only === "shop" ? [] : await measureBackfill({
         label: "backfill_items",
         figure: "3. backfill, items",
         short: "backfill items",
@@ -153,7 +156,7 @@ export const backfillBenchmark: Benchmark = {
         seed: (db) => seedItems(db.binDir, db.url, rows),
         expected: async (db) => ({ items: await count(db, "SELECT count(*) AS n FROM items") }),
       }),
-      ...await measureBackfill({
+      ...only === "items" ? [] : await measureBackfill({
         label: "backfill_shop",
         figure: `3. backfill, shop ${customers.toLocaleString("en-US")} customers`,
         short: "backfill shop",

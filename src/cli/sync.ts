@@ -327,5 +327,8 @@ function interruptSourceOnOutage(
     ...(builder.buildPage
       ? { buildPage: (index, options) => guard(() => builder.buildPage!(index, options)) }
       : {}),
+    ...(builder.pageBounds
+      ? { pageBounds: (index, options) => guard(() => builder.pageBounds!(index, options)) }
+      : {}),
   };
 }

@@ -32,6 +32,11 @@ export interface EngineOptions {
   readonly backoff?: BackoffOptions;
   /** Root keys per backfill page (one scan, one build, one write). Default 1000. */
   readonly backfillPageSize?: number;
+  /**
+   * Least time between two saves of a backfill's cursor (0: after every page). A resume
+   * rewrites at most this much. Default 1 s.
+   */
+  readonly backfillCursorIntervalMs?: number;
   /** Most documents per `sink.write` within one live batch. Default 1000. */
   readonly flushChunkSize?: number;
   /** Adaptive batch sizing; defaults derive from `pipeline.maxChanges`. */
@@ -47,6 +52,7 @@ export interface ResolvedEngineOptions {
   readonly shutdownGraceMs: number;
   readonly backoff: BackoffOptions;
   readonly backfillPageSize: number;
+  readonly backfillCursorIntervalMs: number;
   readonly flushChunkSize: number;
   readonly adaptive: AimdOptions;
 }
@@ -75,6 +81,7 @@ export function resolveOptions(options: EngineOptions): ResolvedEngineOptions {
     shutdownGraceMs: options.shutdownGraceMs ?? 10_000,
     backoff: options.backoff ?? DEFAULT_BACKOFF,
     backfillPageSize: Math.max(1, options.backfillPageSize ?? 1000),
+    backfillCursorIntervalMs: Math.max(0, options.backfillCursorIntervalMs ?? 1000),
     flushChunkSize: Math.max(1, options.flushChunkSize ?? 1000),
     adaptive: { ...adaptive, min: Math.min(adaptive.min, adaptive.max) },
   };

@@ -85,12 +85,34 @@ export interface DocumentBuilder {
    * Optional, for backfill: the documents of the root rows after `after`, in key order, at
    * most `limit` (under `snapshot` when given). Rows soft-deleted or filtered out are skipped,
    * so `keys` holds only built documents' keys; fewer than `limit` means the table ends.
-   * Without it, the backfill scans keys and then builds them.
+   * Without it, the backfill scans keys and then builds them. With `through`, the page is
+   * every such row after `after` up to and including `through`, however many (`limit` aside).
    */
   buildPage?(
     index: string,
-    options: { readonly after: DocKey; readonly limit: number; readonly snapshot?: string },
+    options: {
+      readonly after: DocKey;
+      readonly limit: number;
+      readonly through?: DocKey;
+      readonly snapshot?: string;
+    },
   ): Promise<{ keys: DocKey[]; documents: BuiltDocument[] }>;
+  /**
+   * Optional, for backfill with `buildPage`: the key of every `limit`-th root row after
+   * `after`, for the next `pages` pages (under `snapshot` when given), counting every row,
+   * soft-deleted and filtered ones too. Fewer than `pages` keys means the table ends within
+   * them. The ranges between consecutive bounds partition the table, so the backfill builds
+   * several pages at once, each with `buildPage(…, { through })`.
+   */
+  pageBounds?(
+    index: string,
+    options: {
+      readonly after: DocKey;
+      readonly limit: number;
+      readonly pages: number;
+      readonly snapshot?: string;
+    },
+  ): Promise<DocKey[]>;
 }
 
 /** One write to an index: an upsert of `document`, or a delete when it is null. */

@@ -15,6 +15,12 @@
  * Backfill pages use a second statement with the same document expression over a key range
  * (`WHERE (<pk>) > (<cursor>) ORDER BY <pk> LIMIT n`): one index range scan per page instead
  * of a key scan followed by a probe per key.
+ *
+ * flusso runs both in packed form (`packedSql`, `packedPageSql`): the same rows, aggregated
+ * `PACK_ROWS` at a time into one result row of the keys as a JSON array and the documents
+ * joined by newlines. Decoding a result row costs the client a fixed amount however small the
+ * row, and documents are usually small: one row per document spent more of flusso's time on
+ * the protocol than on the document (see `unpackRows`).
  */
 import type {
   AggregateField,
@@ -48,7 +54,27 @@ export interface BuildPlan {
    * (`format('%s', …)`, what pgoutput sends) and document; bind it with `pageParams`.
    */
   readonly pageSql: string;
+  /** `sql` in packed form (see the module doc and `unpackRows`); same parameters. */
+  readonly packedSql: string;
+  /** `pageSql` in packed form, packs in key order; same parameters. */
+  readonly packedPageSql: string;
+  /**
+   * The documents of the root rows after one key up to and including another, in key order and
+   * packed, without a size limit; bind it with `rangeParams`.
+   */
+  readonly packedRangeSql: string;
+  /**
+   * Page bounds: the key (as text) of every `limit`-th root row after a key, for `pages` pages,
+   * counting every row (soft-deleted and filtered ones too); bind it with `boundsParams`.
+   */
+  readonly boundsSql: string;
 }
+
+/**
+ * Documents per packed result row. A pack is one text value, so it must stay far below
+ * Postgres' 1 GB limit on one value even for documents of several megabytes.
+ */
+export const PACK_ROWS = 64;
 
 interface Scope {
   readonly alias: string;
@@ -88,22 +114,49 @@ export function buildPlan(index: IndexConfig, catalog: ColumnCatalog): BuildPlan
     }));
   }
   const document = objectSql(model.fields, root, ctx);
-  // The backfill's page statement: the same document over a range of the root's key instead
-  // of a key list. $1..$n are the cursor's key texts; the page size is the last parameter.
+  // The backfill's page statements: the same document over a range of the root's key instead
+  // of a key list. $1..$n are the cursor's key texts; after the plan's own values comes the
+  // page size (page statement) or the range's last key (range statement).
   const limit = params.add(null);
+  const afterSlot = params.values.length; // the first placeholder after the plan's values
   const columns = model.primaryKey.map((col) => `t0.${quoteIdent(col)}`);
-  const pageSql = [
-    `SELECT ${columns.map((c, i) => `format('%s', ${c}) AS ${keyNames[i]}`).join(", ")},`,
-    `  ${document}::text AS _fl_doc`,
-    `FROM ${quoteTable(model.table)} t0`,
-    `WHERE (${columns.join(", ")}) > (${
+  const keyTuple = (first: number) =>
+    `(${
       model.primaryKey.map((col, i) =>
-        `$${i + 1}::text::${catalog.column(model.table, col).castType}`
+        `$${first + i}::text::${catalog.column(model.table, col).castType}`
       ).join(", ")
-    })`,
-    ...join.slice(model.primaryKey.length).map((condition) => `  AND ${condition}`),
-    `ORDER BY ${columns.join(", ")}`,
-    `LIMIT ${limit}::integer`,
+    })`;
+  const rangeSelect = (bound: string, tail: readonly string[]) =>
+    [
+      `SELECT ${columns.map((c, i) => `format('%s', ${c}) AS ${keyNames[i]}`).join(", ")},`,
+      `  ${document}::text AS _fl_doc,`,
+      // The window's order is the query's own, so the index scan feeds it without another sort.
+      `  row_number() OVER (ORDER BY ${columns.join(", ")}) AS _fl_n`,
+      `FROM ${quoteTable(model.table)} t0`,
+      `WHERE (${columns.join(", ")}) > ${keyTuple(1)}${bound}`,
+      ...join.slice(model.primaryKey.length).map((condition) => `  AND ${condition}`),
+      `ORDER BY ${columns.join(", ")}`,
+      ...tail,
+    ].join("\n");
+  const pageSql = rangeSelect("", [`LIMIT ${limit}::integer`]);
+  // No LIMIT: a range holds every row between its bounds, however many arrived since.
+  const rangeSql = rangeSelect(` AND (${columns.join(", ")}) <= ${keyTuple(afterSlot)}`, []);
+  // Page bounds read keys only (an index-only scan) over every row, before soft delete and
+  // filters: ranges between them cover the table exactly whatever those exclude.
+  const bareColumns = model.primaryKey.map(quoteIdent);
+  const boundsSql = [
+    `SELECT ${bareColumns.map((c, i) => `format('%s', b.${c}) AS ${keyNames[i]}`).join(", ")}`,
+    `FROM (SELECT ${bareColumns.join(", ")}, row_number() OVER (ORDER BY ${
+      bareColumns.join(", ")
+    }) AS _fl_n`,
+    `  FROM ${quoteTable(model.table)}`,
+    `  WHERE (${bareColumns.join(", ")}) > ${keyTuple(1)}`,
+    `  ORDER BY ${bareColumns.join(", ")}`,
+    `  LIMIT $${model.primaryKey.length + 1}::integer * $${
+      model.primaryKey.length + 2
+    }::integer) b`,
+    `WHERE b._fl_n % $${model.primaryKey.length + 1}::integer = 0`,
+    `ORDER BY b._fl_n`,
   ].join("\n");
   const sql = [
     `SELECT ${keyNames.map((k) => `k.${k}`).join(", ")},`,
@@ -115,14 +168,110 @@ export function buildPlan(index: IndexConfig, catalog: ColumnCatalog): BuildPlan
     })`,
     `LEFT JOIN ${quoteTable(model.table)} t0 ON ${join.join(" AND ")}`,
   ].join("\n");
+  const numbered = `SELECT b.*, row_number() OVER () AS _fl_n FROM (\n${sql}\n) b`;
   return {
     index: index.name,
     keyColumns: model.primaryKey.length,
     sql,
+    packedSql: packSql(numbered, keyNames, false),
+    packedPageSql: packSql(pageSql, keyNames, true),
+    packedRangeSql: packSql(rangeSql, keyNames, true),
+    boundsSql,
     // The page size is bound per run (pageParams), not part of the build statement.
     params: params.values.slice(model.primaryKey.length, -1),
     pageSql,
   };
+}
+
+/**
+ * Wraps a statement whose rows carry `keyNames`, `_fl_doc` and a unique row number `_fl_n`
+ * into packs of PACK_ROWS rows: `_fl_keys` (a JSON array of each row's key texts) and
+ * `_fl_docs` (the documents in the same order, one per line, an empty line for none). Both
+ * aggregates order by `_fl_n`, so the n-th key and the n-th line belong together whatever order
+ * the rows arrive in. A document's raw newlines can only be whitespace between JSON tokens
+ * (inside strings they are escaped), so turning them into spaces keeps the document intact.
+ */
+function packSql(numbered: string, keyNames: readonly string[], ordered: boolean): string {
+  const keys = `json_build_array(${keyNames.map((k) => `p.${k}`).join(", ")})`;
+  return [
+    `SELECT json_agg(${keys} ORDER BY p._fl_n)::text AS _fl_keys,`,
+    `  string_agg(coalesce(replace(p._fl_doc, E'\\n', ' '), ''), E'\\n' ORDER BY p._fl_n) AS _fl_docs`,
+    `FROM (\n${numbered}\n) p`,
+    `GROUP BY (p._fl_n - 1) / ${PACK_ROWS}`,
+    ...(ordered ? [`ORDER BY min(p._fl_n)`] : []),
+  ].join("\n");
+}
+
+/** Raised when a packed result row does not hold as many documents as keys. */
+export class PackedRowError extends Error {
+  constructor(index: string, keys: number, documents: number) {
+    super(
+      `index ${JSON.stringify(index)}: a packed build row held ${keys} keys but ${documents} ` +
+        `documents; this is a bug in flusso, please report it with the index's schema`,
+    );
+    this.name = "PackedRowError";
+  }
+}
+
+/** One row of a packed statement, decoded: a key (its column texts) and its document text. */
+export interface UnpackedRow {
+  readonly key: string[];
+  /** The document's JSON text, or null when the key has no document (a delete). */
+  readonly document: string | null;
+}
+
+/**
+ * Decodes the rows of `packedSql` / `packedPageSql` (`[_fl_keys, _fl_docs]` each), in order.
+ * Throws PackedRowError when a pack's key and document counts differ.
+ */
+export function unpackRows(
+  index: string,
+  rows: readonly (readonly unknown[] | null | undefined)[],
+): UnpackedRow[] {
+  const out: UnpackedRow[] = [];
+  for (const row of rows) {
+    if (!row) continue;
+    const keys = JSON.parse(row[0] as string) as string[][];
+    const docs = (row[1] as string).split("\n");
+    if (docs.length !== keys.length) throw new PackedRowError(index, keys.length, docs.length);
+    for (let i = 0; i < keys.length; i++) {
+      const doc = docs[i];
+      out.push({ key: keys[i], document: doc === "" ? null : doc });
+    }
+  }
+  return out;
+}
+
+/** The parameters of a range statement: the key after, the plan's values, the last key. */
+export function rangeParams(
+  plan: BuildPlan,
+  after: readonly string[],
+  through: readonly string[],
+): ParamValue[] {
+  if (after.length !== plan.keyColumns || through.length !== plan.keyColumns) {
+    throw new RangeError(
+      `range bounds have ${after.length} and ${through.length} values for a ${plan.keyColumns}-column key`,
+    );
+  }
+  return [...after, ...plan.params, ...through];
+}
+
+/** The parameters of a bounds statement: the key after, the page size, the page count. */
+export function boundsParams(
+  plan: BuildPlan,
+  after: readonly string[],
+  limit: number,
+  pages: number,
+): ParamValue[] {
+  if (after.length !== plan.keyColumns) {
+    throw new RangeError(`after has ${after.length} values for a ${plan.keyColumns}-column key`);
+  }
+  for (const [name, n] of [["limit", limit], ["pages", pages]] as const) {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(`${name} must be a positive integer, got ${n}`);
+    }
+  }
+  return [...after, String(limit), String(pages)];
 }
 
 /** The parameters of a page statement: the cursor key, the plan's values, the page size. */

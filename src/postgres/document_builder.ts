@@ -8,7 +8,14 @@ import type { IndexConfig, TableRef } from "../config/model.ts";
 import type { Change } from "../engine/change.ts";
 import type { BuiltDocument, DocKey, DocumentBuilder, Resolution } from "../engine/ports.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
-import { type BuildPlan, buildPlan, pageParams } from "../model/build_plan.ts";
+import {
+  boundsParams,
+  type BuildPlan,
+  buildPlan,
+  pageParams,
+  rangeParams,
+  unpackRows,
+} from "../model/build_plan.ts";
 import type { ColumnCatalog } from "../model/column_types.ts";
 import { documentId } from "../model/document_id.ts";
 import { TextBuiltDocument } from "../engine/document_text.ts";
@@ -53,6 +60,7 @@ export type PostgresDocumentBuilder = DocumentBuilder & {
   /** The relation graphs, for `flusso check` (replica identity needs). */
   graphs(): readonly RelationGraph[];
   buildPage: NonNullable<DocumentBuilder["buildPage"]>;
+  pageBounds: NonNullable<DocumentBuilder["pageBounds"]>;
 };
 
 /** Reads the catalog, plans every index and returns the builder. */
@@ -93,6 +101,19 @@ export async function createPostgresDocumentBuilder(
     return out;
   };
 
+  /** Runs `run` under the exported `snapshot` (in its own read-only transaction), or plainly. */
+  const underSnapshot = async <T>(
+    snapshot: string | undefined,
+    run: (q: postgres.Sql | postgres.TransactionSql) => Promise<T>,
+  ): Promise<T> => {
+    if (!snapshot) return await run(sql);
+    return await sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
+      // Importing a snapshot must be the transaction's first statement.
+      await tx.unsafe(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshot)}`);
+      return await run(tx);
+    }) as T;
+  };
+
   const builder: PostgresDocumentBuilder = {
     tablesOf: () => [...tables.values()],
     graphs: () => graphs,
@@ -128,12 +149,13 @@ export async function createPostgresDocumentBuilder(
       const built = new Map<string, string | null>();
       const runChunk = async (chunk: readonly DocKey[]) => {
         const arrays = Array.from({ length: plan.keyColumns }, (_, c) => chunk.map((k) => k[c]));
-        const rows = await sql.unsafe(plan.sql, [...arrays, ...plan.params] as never[], PREPARED)
-          .values();
-        for (const row of rows) {
-          if (!row) continue; // see the stray-null-row note above
-          built.set(mapKey(row), row[plan.keyColumns] as string | null);
-        }
+        const rows = await sql.unsafe(
+          plan.packedSql,
+          [...arrays, ...plan.params] as never[],
+          PREPARED,
+        ).values();
+        // Stray null rows (see above) are skipped by unpackRows.
+        for (const row of unpackRows(name, rows)) built.set(mapKey(row.key), row.document);
       };
       const chunks: DocKey[][] = [];
       for (let i = 0; i < distinct.length; i += chunkSize) {
@@ -154,30 +176,37 @@ export async function createPostgresDocumentBuilder(
       });
     },
 
-    async buildPage(name, { after, limit, snapshot }) {
+    async buildPage(name, { after, limit, through, snapshot }) {
       indexOf(name);
       const plan = plans.get(name)!;
-      const params = pageParams(plan, after, limit) as never[];
-      const run = async (q: postgres.Sql | postgres.TransactionSql) =>
-        await q.unsafe(plan.pageSql, params, PREPARED).values();
-      const rows = snapshot
-        ? await sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
-          // Importing a snapshot must be the transaction's first statement.
-          await tx.unsafe(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshot)}`);
-          return await run(tx);
-        })
-        : await run(sql);
+      const [text, params] = through === undefined
+        ? [plan.packedPageSql, pageParams(plan, after, limit)]
+        : [plan.packedRangeSql, rangeParams(plan, after, through)];
+      const rows = await underSnapshot(
+        snapshot,
+        (q) => q.unsafe(text, params as never[], PREPARED).values(),
+      );
       const keys: DocKey[] = [];
       const documents: BuiltDocument[] = [];
-      for (const row of rows) {
-        if (!row) continue; // see the stray-null-row note above
-        const key = row.slice(0, plan.keyColumns) as string[];
+      for (const { key, document } of unpackRows(name, rows)) {
         keys.push(key);
-        documents.push(
-          new TextBuiltDocument(name, key, documentId(key), row[plan.keyColumns] as string),
-        );
+        // A page row always has its document: the range scan keeps only live rows.
+        if (document !== null) {
+          documents.push(new TextBuiltDocument(name, key, documentId(key), document));
+        }
       }
       return { keys, documents };
+    },
+
+    async pageBounds(name, { after, limit, pages, snapshot }) {
+      indexOf(name);
+      const plan = plans.get(name)!;
+      const params = boundsParams(plan, after, limit, pages) as never[];
+      const rows = await underSnapshot(
+        snapshot,
+        (q) => q.unsafe(plan.boundsSql, params, PREPARED).values(),
+      );
+      return rows.filter((row) => row).map((row) => row.slice(0, plan.keyColumns) as string[]);
     },
 
     async scanKeys(name, { after, limit, snapshot }) {

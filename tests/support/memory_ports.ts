@@ -217,6 +217,18 @@ export interface MemoryBuilderOptions {
   transientBuilds?: number;
   /** Offer `buildPage` (pages after the first are built from a key range). */
   pages?: boolean;
+  /** With `pages`, also offer `pageBounds` (several range pages read at once). */
+  bounds?: boolean;
+}
+
+/** One `scanKeys`, `buildPage` (`page`) or `pageBounds` (`bounds`) call. */
+export interface ScanRecord {
+  readonly index: string;
+  readonly after?: DocKey;
+  readonly through?: DocKey;
+  readonly snapshot?: string;
+  readonly page?: boolean;
+  readonly bounds?: boolean;
 }
 
 /** A builder over `rows` that records every key it builds. */
@@ -225,14 +237,14 @@ export interface MemoryBuilder extends DocumentBuilder {
   readonly built: string[];
   readonly resolveCalls: number;
   /** Every `scanKeys` (and `buildPage`) call's options. */
-  readonly scans: { index: string; after?: DocKey; snapshot?: string; page?: boolean }[];
+  readonly scans: ScanRecord[];
 }
 
 /** Creates a memory builder reading `rows`. */
 export function memoryBuilder(rows: MemoryRows, options: MemoryBuilderOptions = {}): MemoryBuilder {
   const built: string[] = [];
   let resolveCalls = 0;
-  const scans: { index: string; after?: DocKey; snapshot?: string; page?: boolean }[] = [];
+  const scans: ScanRecord[] = [];
   const sortedKeys = (index: string) =>
     [...(rows.get(index)?.values() ?? [])].map((r) => r.key)
       .sort((a, b) => keyText(a) < keyText(b) ? -1 : keyText(a) > keyText(b) ? 1 : 0);
@@ -287,13 +299,17 @@ export function memoryBuilder(rows: MemoryRows, options: MemoryBuilderOptions = 
     },
     ...(options.pages
       ? {
-        buildPage(index: string, { after, limit, snapshot }: {
+        buildPage(index: string, { after, limit, through, snapshot }: {
           after: DocKey;
           limit: number;
+          through?: DocKey;
           snapshot?: string;
         }) {
-          scans.push({ index, after, snapshot, page: true });
-          const keys = sortedKeys(index).filter((k) => keyText(k) > keyText(after)).slice(0, limit);
+          scans.push({ index, after, snapshot, page: true, ...(through ? { through } : {}) });
+          const later = sortedKeys(index).filter((k) => keyText(k) > keyText(after));
+          const keys = through === undefined
+            ? later.slice(0, limit)
+            : later.filter((k) => keyText(k) <= keyText(through));
           const documents: BuiltDocument[] = keys.map((key) => {
             built.push(`${index}/${keyText(key)}`);
             const row = rows.get(index)!.get(keyText(key))!;
@@ -301,6 +317,24 @@ export function memoryBuilder(rows: MemoryRows, options: MemoryBuilderOptions = 
           });
           return Promise.resolve({ keys, documents });
         },
+        ...(options.bounds
+          ? {
+            pageBounds(index: string, { after, limit, pages, snapshot }: {
+              after: DocKey;
+              limit: number;
+              pages: number;
+              snapshot?: string;
+            }) {
+              scans.push({ index, after, snapshot, bounds: true });
+              const later = sortedKeys(index).filter((k) => keyText(k) > keyText(after));
+              const bounds: DocKey[] = [];
+              for (let n = limit; n <= later.length && bounds.length < pages; n += limit) {
+                bounds.push(later[n - 1]);
+              }
+              return Promise.resolve(bounds);
+            },
+          }
+          : {}),
       }
       : {}),
     estimateRows(index) {

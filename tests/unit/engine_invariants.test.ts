@@ -214,7 +214,7 @@ describe("engine invariants", () => {
       source: { slotCreated: true, startLsn: 5n, snapshot: "snap-1" },
       sink: { indexes: { users: { seeded: false } } },
     });
-    await run(h, engineOptions({ backfillPageSize: 10 }));
+    await run(h, engineOptions({ backfillPageSize: 10, backfillCursorIntervalMs: 0 }));
     assert.deepEqual(h.sink.seeded, ["users"]);
     assert.equal(h.sink.documents("users").size, 25);
     for (const doc of h.sink.indexes.get("users")!.docs.values()) assert.equal(doc.version, 5n);
@@ -235,7 +235,7 @@ describe("engine invariants", () => {
       source: { slotCreated: true, startLsn: 5n, snapshot: "snap-1" },
       sink: { indexes: { users: { seeded: false } } },
     });
-    await run(h, engineOptions({ backfillPageSize: 10 }));
+    await run(h, engineOptions({ backfillPageSize: 10, backfillCursorIntervalMs: 0 }));
     assert.deepEqual(h.sink.seeded, ["users"]);
     assert.equal(h.sink.documents("users").size, 25);
     // The first page is a key scan, the rest are range builds after the previous page's end.
@@ -244,6 +244,83 @@ describe("engine invariants", () => {
       [[false, undefined, "snap-1"], [true, "09", "snap-1"], [true, "19", "snap-1"]],
     );
     assert.deepEqual(h.observer.of("backfill_progress").map((p) => p.rowsDone), [10, 20, 25]);
+  });
+
+  it("backfills_ranges_between_page_bounds_and_saves_their_cursors_in_key_order", async () => {
+    const rows = memoryRows("users");
+    for (let i = 0; i < 45; i++) setRow(rows, "users", String(i).padStart(2, "0"), { n: i });
+    const h = harness({
+      rows,
+      builder: { pages: true, bounds: true },
+      source: { slotCreated: true, startLsn: 5n, snapshot: "snap-1" },
+      sink: { indexes: { users: { seeded: false } } },
+    });
+    await run(h, engineOptions({ backfillPageSize: 10, backfillCursorIntervalMs: 0 }));
+    assert.equal(h.sink.documents("users").size, 45);
+    assert.equal(new Set(h.builder.built).size, h.builder.built.length, "each row built once");
+    // A key scan first; then bounds (keys only) and ranges between them; an open page at the end.
+    const calls = h.builder.scans.map((s) =>
+      s.bounds ? `bounds>${s.after}` : s.page ? `page>${s.after}..${s.through ?? "end"}` : "scan"
+    );
+    assert.deepEqual(calls.filter((c) => !c.startsWith("page")), ["scan", "bounds>09"]);
+    assert.deepEqual(calls.filter((c) => c.startsWith("page")).sort(), [
+      "page>09..19",
+      "page>19..29",
+      "page>29..39",
+      "page>39..end",
+    ]);
+    assert.ok(h.builder.scans.every((s) => s.snapshot === "snap-1"), "reads under the snapshot");
+    const cursors = h.timeline.filter((e) => e.startsWith("cursor:"));
+    assert.deepEqual(cursors, [
+      "cursor:users/09",
+      "cursor:users/19",
+      "cursor:users/29",
+      "cursor:users/39",
+      "cursor:users/44",
+    ]);
+    assert.deepEqual(h.observer.of("backfill_progress").map((p) => p.rowsDone), [
+      10,
+      20,
+      30,
+      40,
+      45,
+    ]);
+  });
+
+  it("saves_the_backfill_cursor_at_most_once_per_interval_and_always_the_last", async () => {
+    const rows = memoryRows("users");
+    for (let i = 0; i < 45; i++) setRow(rows, "users", String(i).padStart(2, "0"), { n: i });
+    const h = harness({
+      rows,
+      builder: { pages: true, bounds: true },
+      sink: { indexes: { users: { seeded: false } } },
+    });
+    // The test clock stands still: within one interval only the first and the last are saved.
+    await run(h, engineOptions({ backfillPageSize: 10, backfillCursorIntervalMs: 60_000 }));
+    assert.equal(h.sink.documents("users").size, 45);
+    const cursors = h.timeline.filter((e) => e.startsWith("cursor:"));
+    assert.deepEqual(cursors, ["cursor:users/09", "cursor:users/44"]);
+    // The last save follows every write.
+    const lastWrite = h.timeline.findLastIndex((e) => e.startsWith("write:"));
+    assert.ok(h.timeline.indexOf("cursor:users/44") > lastWrite);
+    assert.deepEqual(h.sink.seeded, ["users"]);
+  });
+
+  it("resumes_a_ranged_backfill_after_its_saved_cursor", async () => {
+    const rows = memoryRows("users");
+    for (let i = 0; i < 25; i++) setRow(rows, "users", String(i).padStart(2, "0"), { n: i });
+    const h = harness({
+      rows,
+      builder: { pages: true, bounds: true },
+      sink: { indexes: { users: { seeded: false, cursor: ["12"] } } },
+    });
+    await run(h, engineOptions({ backfillPageSize: 5, backfillCursorIntervalMs: 0 }));
+    // Rows up to the cursor were written before the restart; only later ones are read now.
+    assert.deepEqual([...h.sink.documents("users").keys()].sort(), [
+      ...Array.from({ length: 12 }, (_, i) => String(i + 13)),
+    ]);
+    assert.ok(h.builder.scans.every((s) => s.after !== undefined), "no scan from the start");
+    assert.deepEqual(h.sink.seeded, ["users"]);
   });
 
   it("saves_each_backfill_cursor_only_after_its_page_and_every_earlier_page_were_written", async () => {
@@ -270,7 +347,7 @@ describe("engine invariants", () => {
         },
       },
     });
-    await run(h, engineOptions({ backfillPageSize: 10 }));
+    await run(h, engineOptions({ backfillPageSize: 10, backfillCursorIntervalMs: 0 }));
     clearTimeout(timer);
     assert.ok(overlapped, "the second page was written while the first was in flight");
     const order = h.timeline.filter((e) => e.startsWith("write:") || e.startsWith("cursor:"))
@@ -307,13 +384,16 @@ describe("engine invariants", () => {
       crashBeforeWrite: 3,
     };
     const h = harness({ rows, sink: sinkOptions });
-    await assert.rejects(run(h, engineOptions({ backfillPageSize: 10 })), PortFailedError);
+    await assert.rejects(
+      run(h, engineOptions({ backfillPageSize: 10, backfillCursorIntervalMs: 0 })),
+      PortFailedError,
+    );
     assert.deepEqual(h.sink.indexes.get("users")!.cursor, ["19"]);
     assert.deepEqual(h.sink.seeded, []);
 
     sinkOptions.crashBeforeWrite = undefined;
     const again = { ...h, builder: memoryBuilder(rows), observer: recordingObserver() };
-    await run(again, engineOptions({ backfillPageSize: 10 }));
+    await run(again, engineOptions({ backfillPageSize: 10, backfillCursorIntervalMs: 0 }));
     assert.equal(again.builder.built.length, 10, "only the pages after the cursor");
     assert.equal(again.builder.built[0], "users/20");
     assert.deepEqual(h.sink.seeded, ["users"]);
