@@ -17,8 +17,8 @@
  * of a key scan followed by a probe per key.
  *
  * flusso runs both in packed form (`packedSql`, `packedPageSql`): the same rows, aggregated
- * `PACK_ROWS` at a time into one result row of the keys as a JSON array and the documents
- * joined by newlines. Decoding a result row costs the client a fixed amount however small the
+ * `PACK_ROWS` at a time into one result row of the keys and the documents, each joined by
+ * newlines. Decoding a result row costs the client a fixed amount however small the
  * row, and documents are usually small: one row per document spent more of flusso's time on
  * the protocol than on the document (see `unpackRows`).
  */
@@ -185,16 +185,20 @@ export function buildPlan(index: IndexConfig, catalog: ColumnCatalog): BuildPlan
 
 /**
  * Wraps a statement whose rows carry `keyNames`, `_fl_doc` and a unique row number `_fl_n`
- * into packs of PACK_ROWS rows: `_fl_keys` (a JSON array of each row's key texts) and
+ * into packs of PACK_ROWS rows: `_fl_keys` (each row's key as JSON text, one per line) and
  * `_fl_docs` (the documents in the same order, one per line, an empty line for none). Both
  * aggregates order by `_fl_n`, so the n-th key and the n-th line belong together whatever order
  * the rows arrive in. A document's raw newlines can only be whitespace between JSON tokens
  * (inside strings they are escaped), so turning them into spaces keeps the document intact.
  */
 function packSql(numbered: string, keyNames: readonly string[], ordered: boolean): string {
-  const keys = `json_build_array(${keyNames.map((k) => `p.${k}`).join(", ")})`;
+  // One JSON text per key, one per line (JSON escapes newlines inside strings): a string for
+  // a one-column key, an array of strings otherwise.
+  const key = keyNames.length === 1
+    ? `to_json(p.${keyNames[0]})::text`
+    : `json_build_array(${keyNames.map((k) => `p.${k}`).join(", ")})::text`;
   return [
-    `SELECT json_agg(${keys} ORDER BY p._fl_n)::text AS _fl_keys,`,
+    `SELECT string_agg(${key}, E'\\n' ORDER BY p._fl_n) AS _fl_keys,`,
     `  string_agg(coalesce(replace(p._fl_doc, E'\\n', ' '), ''), E'\\n' ORDER BY p._fl_n) AS _fl_docs`,
     `FROM (\n${numbered}\n) p`,
     `GROUP BY (p._fl_n - 1) / ${PACK_ROWS}`,
@@ -231,15 +235,23 @@ export function unpackRows(
   const out: UnpackedRow[] = [];
   for (const row of rows) {
     if (!row) continue;
-    const keys = JSON.parse(row[0] as string) as string[][];
+    const keys = (row[0] as string).split("\n");
     const docs = (row[1] as string).split("\n");
     if (docs.length !== keys.length) throw new PackedRowError(index, keys.length, docs.length);
     for (let i = 0; i < keys.length; i++) {
       const doc = docs[i];
-      out.push({ key: keys[i], document: doc === "" ? null : doc });
+      out.push({ key: keyOfJson(keys[i]), document: doc === "" ? null : doc });
     }
   }
   return out;
+}
+
+/** A key from its JSON text: a string (one column) or an array of strings. */
+function keyOfJson(json: string): string[] {
+  // Most keys are plain strings without escapes: no parser needed.
+  if (json.charCodeAt(0) === 34 && json.indexOf("\\") === -1) return [json.slice(1, -1)];
+  const value = JSON.parse(json) as string | string[];
+  return typeof value === "string" ? [value] : value;
 }
 
 /** The parameters of a range statement: the key after, the plan's values, the last key. */

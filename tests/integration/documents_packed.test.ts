@@ -136,13 +136,13 @@ describe("packed build results", () => {
     assert.deepEqual(seen, visible);
   });
 
-  it("refuses_a_pack_whose_key_and_document_counts_differ", () => {
-    assert.deepEqual(unpackRows("x", [[JSON.stringify([["a"], ["b"]]), '{"v":1}\n']]), [
+  it("decodes_packs_and_refuses_one_whose_key_and_document_counts_differ", () => {
+    assert.deepEqual(unpackRows("x", [['"a"\n["t\\n1","2"]', '{"v":1}\n']]), [
       { key: ["a"], document: '{"v":1}' },
-      { key: ["b"], document: null },
+      { key: ["t\n1", "2"], document: null },
     ]);
     assert.throws(
-      () => unpackRows("x", [[JSON.stringify([["a"], ["b"]]), '{"v":1}']]),
+      () => unpackRows("x", [['"a"\n"b"', '{"v":1}']]),
       (e: unknown) => e instanceof PackedRowError && /2 keys but 1 documents/.test(e.message),
     );
   });
