@@ -165,10 +165,15 @@ export async function flushPrepared(
   const { summary, batch } = prepared;
   const totals = emptyTotals();
   const parts = chunk(prepared.writes, context.options.flushChunkSize);
-  for (let i = 0; i < parts.length; i++) {
-    const caughtUp = i === parts.length - 1 && batch.caughtUp;
-    await flushWrites(context, parts[i], caughtUp, totals, context.onFlush);
-  }
+  // A batch's documents are distinct, so its parts may be written in any order: two at once
+  // keep the sink busy while flusso encodes the next. Caught up, the last part (the one that
+  // asks for a refresh) waits for every other, so the refresh makes the whole batch visible.
+  const last = batch.caughtUp ? parts.pop() : undefined;
+  await eachAtMostTwoAtOnce(
+    parts,
+    (part) => flushWrites(context, part, false, totals, context.onFlush),
+  );
+  if (last) await flushWrites(context, last, true, totals, context.onFlush);
   return {
     ...totals,
     changes: summary.changes.length,
@@ -179,6 +184,29 @@ export async function flushPrepared(
     resolveMs: prepared.resolveMs,
     buildMs: prepared.buildMs,
   };
+}
+
+/**
+ * Runs `work` on every item, two at a time. On a failure it starts nothing more, waits for
+ * the other one in flight and throws the first failure, so nothing runs behind it.
+ */
+async function eachAtMostTwoAtOnce<T>(
+  items: readonly T[],
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      try {
+        await work(items[next++]);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  if (failure) throw failure.error;
 }
 
 /** Resolves, builds and flushes `batch`. Throws on a `stop` rejection or a fatal port error. */

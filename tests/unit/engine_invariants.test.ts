@@ -146,6 +146,41 @@ describe("engine invariants", () => {
     assert.deepEqual(committed[0].documents, { users: 40 });
   });
 
+  it("writes_a_batch_two_parts_at_once_and_its_refreshing_last_part_after_all_others", async () => {
+    // Part 1's write is held until part 2's starts (or 300 ms pass, so a one-at-a-time flush
+    // fails this test instead of hanging it).
+    let releaseFirst!: () => void;
+    const first = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const timer = setTimeout(() => releaseFirst(), 300);
+    let firstHeld = true;
+    let overlapped = false;
+    let lastStartedEarly = false;
+    first.then(() => (firstHeld = false));
+    const h = harness({
+      sink: {
+        gateOf: (call) => {
+          if (call === 2) {
+            overlapped = firstHeld;
+            releaseFirst();
+          }
+          if (call === 3) lastStartedEarly = h.sink.writes.length < 2;
+          return call === 1 ? first : undefined;
+        },
+      },
+    });
+    const lsns = commitUsers(h, ["1", "2", "3", "4", "5", "6"]);
+    await run(h, engineOptions({ flushChunkSize: 2 }));
+    clearTimeout(timer);
+    assert.ok(overlapped, "the second part was written while the first was in flight");
+    assert.equal(h.sink.writes.length, 3);
+    assert.ok(!lastStartedEarly, "the caught-up batch's last part waited for the others");
+    assert.deepEqual(h.sink.writes.map((w) => w.caughtUp), [false, false, true]);
+    assert.equal(h.sink.documents("users").size, 6);
+    // Confirmed once, after every part.
+    assert.deepEqual(h.source.confirms, [lsns.at(-1)]);
+    assert.equal(h.timeline.at(-1), `confirm:${lsns.at(-1)}`);
+  });
+
   it("builds_a_repeatedly_touched_document_once_per_batch_while_confirming_every_change", async () => {
     const h = harness({ builder: { routes: { orders: { index: "users", column: "user_id" } } } });
     setRow(h.rows, "users", "1", { name: "one", orders: 20 });
