@@ -24,6 +24,8 @@ export interface ApiReply {
   body?: unknown;
   /** Already serialised JSON; takes precedence over `body`. */
   text?: string;
+  /** True when `text` already applies the request's `filter_path`. */
+  filtered?: boolean;
 }
 
 /** A handler for one route. */

@@ -10,7 +10,7 @@
  *
  * It is a test and demo tool; nothing in src/ may import it.
  */
-import { Buffer } from "node:buffer";
+import { Buffer, isAscii } from "node:buffer";
 import http from "node:http";
 import type { Socket } from "node:net";
 import { gunzipSync, inflateSync } from "node:zlib";
@@ -100,7 +100,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   ) => {
     // OpenSearch filters every JSON response, errors included. Pre-serialised text is parsed
     // again, so a kept number beyond 2^53 loses precision (flusso filters none such).
-    const filtered = filterPath && (r.text !== undefined || r.body !== undefined);
+    const filtered = filterPath && !r.filtered && (r.text !== undefined || r.body !== undefined);
     const text = filtered
       ? stringifyJson(
         applyFilterPath(r.text !== undefined ? JSON.parse(r.text) : r.body, filterPath),
@@ -240,7 +240,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         );
         return;
       }
-      const body = buf.toString("utf8");
+      // ASCII bytes are their own UTF-8 decoding: latin1 reads them without the UTF-8 decoder's
+      // work (about half the cost per byte on a `_bulk` body).
+      const body = isAscii(buf) ? buf.toString("latin1") : buf.toString("utf8");
       if (entry && keepsBody(path)) entry.body = body;
       handle(req, res, body, entry).catch((e) => {
         if (!res.headersSent) send(res, method, errorReply(e), entry);

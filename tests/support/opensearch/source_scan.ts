@@ -35,6 +35,11 @@ interface FieldScan {
   readonly min: number;
   readonly max: number;
   readonly object?: ObjectScan;
+  /**
+   * A regular expression matching only values the scan accepts for this field (`null`
+   * included), or undefined when the field cannot be written as one (objects).
+   */
+  readonly pattern?: string;
 }
 
 /**
@@ -46,6 +51,67 @@ interface ObjectScan {
   readonly names: string[];
   readonly fields: FieldScan[];
   hint: number;
+  /** Top level only: the layouts of the last documents the full scan accepted, newest first. */
+  shapes: Shape[];
+}
+
+/**
+ * The text of a document around its values: `{"id" : ` before the first, `, "sku" : ` before
+ * the next, ..., `}` after the last. Documents from one producer repeat it exactly, so a
+ * document is checked by comparing these pieces and scanning only the values in between; the
+ * same piece of text before a value means the same key, hence the same field and the same
+ * verdict as the full scan. Any difference sends the document to the full scan.
+ */
+interface Shape {
+  /** The text before each value (the first starts at `{`). */
+  readonly gaps: readonly string[];
+  /** The field of each value. */
+  readonly fields: readonly FieldScan[];
+  /** From the end of the last value (or from `{`) through `}`. */
+  readonly close: string;
+  /** Documents that had this shape. */
+  hits: number;
+  /**
+   * The shape as one sticky regular expression (gaps literally, each value by its field's
+   * `pattern`, trailing blanks): a match is a document the scan accepts, checked by the
+   * regular expression engine in one call. Built once a shape repeats; null when a field has
+   * no pattern. A failed match is no verdict: the scan then runs.
+   */
+  regex?: RegExp | null;
+}
+
+/** Most shapes remembered per mapping (documents with optional fields vary). */
+const MAX_SHAPES = 4;
+
+// The value patterns: each accepts a subset of what `Scan.value_` accepts for its kind.
+const STRING = String.raw`"[^"\\\x00-\x1f]*"`;
+const NUMBER = String.raw`-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?`;
+/** Integers by digit count: 18 digits always fit a long, 9 an integer, 4 a short, 2 a byte. */
+const INTEGER_DIGITS: Record<string, number> = { long: 18, integer: 9, short: 4, byte: 2 };
+/** No exponent, and far below the scan's 300-character limit. */
+const DOUBLE = String.raw`-?(?:0|[1-9]\d{0,200})(?:\.\d{1,90})?`;
+/** quickIsoDate's shape with its ranges; February 29 is left to the scan (leap years). */
+const ISO_DATE = String.raw`"\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|` +
+  String.raw`(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2[0-8]))` +
+  String.raw`T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}(?::?\d{2})?)?"`;
+
+function orNull(pattern: string): string {
+  return `(?:${pattern}|null)`;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+}
+
+/** The regular expression of a shape, or null when one of its fields has no pattern. */
+function shapeRegex(shape: Shape): RegExp | null {
+  let source = "";
+  for (let k = 0; k < shape.gaps.length; k++) {
+    const pattern = shape.fields[k].pattern;
+    if (pattern === undefined) return null;
+    source += escapeRegExp(shape.gaps[k]) + pattern;
+  }
+  return new RegExp(`${source}${escapeRegExp(shape.close)}[ \\t\\r]*`, "y");
 }
 
 const INTEGER_RANGES: Record<string, [number, number]> = {
@@ -62,35 +128,44 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function compileField(def: MappingDef): FieldScan {
   const type = typeOf(def);
-  const field = (kind: Kind, min = 0, max = 0, object?: ObjectScan): FieldScan => ({
-    kind,
-    min,
-    max,
-    object,
-  });
+  const field = (
+    kind: Kind,
+    pattern: string | undefined,
+    min = 0,
+    max = 0,
+    object?: ObjectScan,
+  ): FieldScan => ({ kind, min, max, object, pattern });
   if (type === "object" || type === "nested") {
     return def.enabled === false
-      ? field(Kind.Unsure)
-      : field(Kind.Object, 0, 0, compileObject(def));
+      ? field(Kind.Unsure, "null")
+      : field(Kind.Object, undefined, 0, 0, compileObject(def));
   }
-  if (isStringType(type)) return field(Kind.Stringy);
+  if (isStringType(type)) return field(Kind.Stringy, orNull(`${STRING}|true|false|${NUMBER}`));
   const range = INTEGER_RANGES[type];
-  if (range) return field(Kind.Integer, range[0], range[1]);
-  if (type === "double" || type === "scaled_float") return field(Kind.Double);
-  if (type === "boolean") return field(Kind.Boolean);
+  if (range) {
+    const digits = INTEGER_DIGITS[type] - 1;
+    return field(Kind.Integer, orNull(String.raw`-?(?:0|[1-9]\d{0,${digits}})`), ...range);
+  }
+  if (type === "double" || type === "scaled_float") return field(Kind.Double, orNull(DOUBLE));
+  if (type === "boolean") return field(Kind.Boolean, "(?:true|false|null)");
   if (type === "date" || type === "date_nanos") {
     const format = typeof def.format === "string" ? def.format : undefined;
-    return field(format === undefined || quickDateFormat(format) ? Kind.Date : Kind.Unsure);
+    return format === undefined || quickDateFormat(format)
+      ? field(Kind.Date, orNull(ISO_DATE))
+      : field(Kind.Unsure, "null");
   }
-  return field(Kind.Unsure);
+  return field(Kind.Unsure, "null");
 }
 
 function compileObject(container: MappingDef): ObjectScan {
-  const scan: ObjectScan = { names: [], fields: [], hint: 0 };
+  const scan: ObjectScan = { names: [], fields: [], hint: 0, shapes: [] };
   if (isPlainObject(container.properties)) {
     for (const [name, def] of Object.entries(container.properties)) {
       // Names the full check would reject or expand stay out: they are "not sure".
       if (name.trim() === "" || name.includes(".") || !isPlainObject(def)) continue;
+      // A name is matched with `startsWith`: one holding a quote or a line break could match
+      // text beyond the key (or the line).
+      if (name.includes('"') || name.includes("\n")) continue;
       scan.names.push(name);
       scan.fields.push(compileField(def));
     }
@@ -106,6 +181,8 @@ const SPECIAL = /[\u0000-\u001f\\]/;
 
 /** Signals "not sure" out of the recursive scan. */
 const UNSURE = -1;
+/** The document does not have the remembered shape (not a verdict). */
+const OTHER_SHAPE = -2;
 
 /**
  * A scanner over one text; every function returns the index after what it read, or UNSURE.
@@ -113,22 +190,26 @@ const UNSURE = -1;
  */
 class Scan {
   text = "";
+  /** Where the document ends in `text` (it may be one line of a larger text). */
+  end = 0;
   /** True when the text has no backslash and no control character: strings end at the next quote. */
   simple = true;
 
-  reset(text: string): this {
+  reset(text: string, end: number, simple: boolean): this {
     this.text = text;
-    this.simple = !SPECIAL.test(text);
+    this.end = end;
+    this.simple = simple;
     return this;
   }
 
+  /** Whitespace from `i`, never past the end of the document. */
   ws(i: number): number {
-    const t = this.text;
-    for (;;) {
+    const t = this.text, end = this.end;
+    for (; i < end; i++) {
       const c = t.charCodeAt(i);
       if (c !== 32 && c !== 9 && c !== 13 && c !== 10) return i;
-      i++;
     }
+    return end;
   }
 
   /** A string starting at the quote `i`; `plain` is set when it has no escapes. */
@@ -137,9 +218,9 @@ class Scan {
     if (this.simple) {
       this.plain = true;
       const end = t.indexOf('"', i + 1);
-      return end < 0 ? UNSURE : end + 1;
+      return end < 0 || end >= this.end ? UNSURE : end + 1;
     }
-    const n = t.length;
+    const n = this.end;
     this.plain = true;
     for (i++; i < n; i++) {
       const c = t.charCodeAt(i);
@@ -211,7 +292,7 @@ class Scan {
   value = 0;
 
   literal(i: number, word: string): number {
-    return this.text.startsWith(word, i) ? i + word.length : UNSURE;
+    return this.text.startsWith(word, i) && i + word.length <= this.end ? i + word.length : UNSURE;
   }
 
   /** One value of `field` at `i` (arrays: each element). */
@@ -283,7 +364,15 @@ class Scan {
     return undefined;
   }
 
-  object(i: number, fields: ObjectScan): number {
+  /** Value bounds (start, end, ...) and fields of the object `object` is recording. */
+  readonly marks: number[] = [];
+  readonly markFields: FieldScan[] = [];
+
+  /**
+   * The object at `i` against `fields`; with `record`, the bounds and fields of its values go
+   * to `marks` and `markFields` (the top level, to remember its shape).
+   */
+  object(i: number, fields: ObjectScan, record = false): number {
     const t = this.text;
     i = this.ws(i + 1);
     if (t.charCodeAt(i) === 125) return i + 1;
@@ -295,8 +384,10 @@ class Scan {
       if (field === undefined) return UNSURE;
       i = this.ws(keyEnd);
       if (t.charCodeAt(i) !== 58) return UNSURE;
-      i = this.value_(this.ws(i + 1), field);
+      const start = this.ws(i + 1);
+      i = this.value_(start, field);
       if (i === UNSURE) return UNSURE;
+      if (record) (this.marks.push(start, i), this.markFields.push(field));
       i = this.ws(i);
       const c = t.charCodeAt(i);
       if (c === 125) return i + 1;
@@ -304,21 +395,107 @@ class Scan {
       i = this.ws(i + 1);
     }
   }
+
+  /** The object at `i` if it has `shape`: the index after it, UNSURE, or OTHER_SHAPE. */
+  byShape(i: number, shape: Shape): number {
+    const t = this.text, end = this.end;
+    const gaps = shape.gaps, fields = shape.fields;
+    for (let k = 0; k < gaps.length; k++) {
+      const gap = gaps[k];
+      if (i + gap.length > end || !t.startsWith(gap, i)) return OTHER_SHAPE;
+      i = this.value_(i + gap.length, fields[k]);
+      if (i === UNSURE) return UNSURE;
+    }
+    const close = shape.close;
+    return i + close.length <= end && t.startsWith(close, i) ? i + close.length : OTHER_SHAPE;
+  }
+
+  /** The shape of the object from `open` to `close` that `object(open, _, true)` recorded. */
+  recordedShape(open: number, close: number): Shape {
+    const t = this.text, marks = this.marks;
+    const gaps: string[] = [];
+    let from = open;
+    for (let k = 0; k < marks.length; k += 2) {
+      gaps.push(t.slice(from, marks[k]));
+      from = marks[k + 1];
+    }
+    return { gaps, fields: this.markFields.slice(), close: t.slice(from, close), hits: 0 };
+  }
 }
 
 const shared = new Scan();
 
 /**
- * True when `text` is certainly a JSON object that `mapping` accepts unchanged — what
- * `JSON.parse` + `checkDocument` would conclude without error or mapping update. False means
- * "not sure": parse and check.
+ * True when `text` has no backslash and no control character other than newlines: then no
+ * line of it does, and the scan of a line may skip the check (one test per `_bulk` body instead
+ * of one per document).
  */
-export function scanAccepts(mapping: MappingDef, text: string): boolean {
+export function plainText(text: string): boolean {
+  return !SPECIAL_BUT_NEWLINE.test(text);
+}
+
+// deno-lint-ignore no-control-regex
+const SPECIAL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\\]/;
+
+/** A text whose `plainText` answer is worked out once, when first needed (a `_bulk` body). */
+export interface PlainSource {
+  readonly text: string;
+  plain?: boolean;
+}
+
+/**
+ * True when `text` — or its part from `start` to `end`, e.g. one line of a `_bulk` body, read in
+ * place (`source`: that body) — is certainly a JSON object that `mapping` accepts unchanged:
+ * what `JSON.parse` + `checkDocument` would conclude without error or mapping update. False
+ * means "not sure": parse and check.
+ */
+export function scanAccepts(
+  mapping: MappingDef,
+  text: string,
+  start = 0,
+  end = text.length,
+  source?: PlainSource,
+): boolean {
   let fields = compiled.get(mapping);
   if (!fields) compiled.set(mapping, fields = compileObject(mapping));
-  const scan = shared.reset(text);
-  const start = scan.ws(0);
-  if (text.charCodeAt(start) !== 123) return false;
-  const end = scan.object(start, fields);
-  return end !== UNSURE && scan.ws(end) === text.length;
+  let open = start;
+  while (open < end && isBlank(text.charCodeAt(open))) open++;
+  if (text.charCodeAt(open) !== 123 || open >= end) return false;
+  const shapes = fields.shapes;
+  let scan: Scan | undefined;
+  for (let k = 0; k < shapes.length; k++) {
+    const shape = shapes[k];
+    const regex = shape.regex;
+    if (regex) {
+      regex.lastIndex = open;
+      if (regex.test(text) && regex.lastIndex === end) return true;
+    }
+    scan ??= shared.reset(text, end, simpleText(text, start, end, source));
+    const close = scan.byShape(open, shape);
+    if (close === OTHER_SHAPE) continue;
+    if (close === UNSURE || scan.ws(close) !== end) return false;
+    if (++shape.hits === 2 && regex === undefined) shape.regex = shapeRegex(shape);
+    return true;
+  }
+  scan ??= shared.reset(text, end, simpleText(text, start, end, source));
+  scan.marks.length = 0;
+  scan.markFields.length = 0;
+  const close = scan.object(open, fields, true);
+  if (close === UNSURE || scan.ws(close) !== end) return false;
+  shapes.unshift(scan.recordedShape(open, close));
+  if (shapes.length > MAX_SHAPES) shapes.pop();
+  return true;
+}
+
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9 || c === 13 || c === 10;
+}
+
+/** Whether text[start, end) has no backslash and no control character. */
+function simpleText(text: string, start: number, end: number, source?: PlainSource): boolean {
+  if (source) {
+    source.plain ??= plainText(source.text);
+    if (source.plain) return true;
+  }
+  return !SPECIAL.test(start === 0 && end === text.length ? text : text.slice(start, end));
 }

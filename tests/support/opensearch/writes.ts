@@ -11,7 +11,7 @@ import { idTooLong } from "./names.ts";
 import { versionJson } from "./raw_json.ts";
 import { resolveWrite } from "./resolve.ts";
 import { filterSource, type SourceFilter } from "./source_filter.ts";
-import { scanAccepts } from "./source_scan.ts";
+import { type PlainSource, scanAccepts } from "./source_scan.ts";
 import {
   type Cluster,
   DocRecord,
@@ -42,6 +42,10 @@ export interface WriteRequest {
    */
   source?: Json;
   raw?: string;
+  /** `_bulk`: the body `raw` was cut from, read in place by the scan (see `BulkText`). */
+  rawIn?: BulkText;
+  /** `_bulk`: where `raw` starts in `rawIn.text`. */
+  rawAt?: number;
   /** index/create: why the source could not be parsed. */
   sourceError?: OpenSearchError;
   /** update: the request body (doc, upsert, doc_as_upsert, detect_noop, _source). */
@@ -50,6 +54,9 @@ export interface WriteRequest {
   /** update: what `get._source` of the reply should show. */
   updateSource?: SourceFilter;
 }
+
+/** A `_bulk` body; the scan of its documents works out once whether it is plain (`plainText`). */
+export type BulkText = PlainSource;
 
 /** The copy a successful write left: what its reply reports. */
 export interface Written {
@@ -86,8 +93,27 @@ export function outcomeBody(o: WriteOutcome): Json {
   return o.body;
 }
 
+/** Shared by every write without a problem; callers only read it. */
+const NO_PROBLEMS: readonly string[] = Object.freeze([]);
+
+/**
+ * The shapes almost every write has — index or delete with an id and an external version, or
+ * index without any versioning — which `versionValidation` would pass without a message.
+ */
+function plainlyValid(r: WriteRequest): boolean {
+  if (r.op !== "index" && r.op !== "delete") return false;
+  if (!r.index || r.ifSeqNo !== undefined || r.ifPrimaryTerm !== undefined) return false;
+  if (r.id !== undefined && r.id.length > 170) return false;
+  const vt = r.versionType;
+  if (vt === "external_gte" || vt === "external") {
+    return r.id !== undefined && r.version !== undefined && r.version >= 0n;
+  }
+  return vt === undefined && r.version === undefined && (r.op === "index" || r.id !== undefined);
+}
+
 /** Request-level validation messages (OpenSearch fails the whole request on any of them). */
-export function validateWrite(r: WriteRequest): string[] {
+export function validateWrite(r: WriteRequest): readonly string[] {
+  if (plainlyValid(r)) return NO_PROBLEMS;
   const out: string[] = [];
   if (!r.index) out.push("index is missing");
   if ((r.op === "update" || r.op === "delete") && (r.id === undefined || r.id === null)) {
@@ -155,7 +181,17 @@ function errorOutcome(
   return { status: e.status, body, index, error: e };
 }
 
-function resolveTarget(cluster: Cluster, r: WriteRequest): { index: IndexState; routing?: string } {
+/** The routing `resolveTarget` chose (set with each call: a write allocates no result object). */
+let targetRouting: string | undefined;
+
+function resolveTarget(cluster: Cluster, r: WriteRequest): IndexState {
+  // An existing index is the common case; its name passed the name rules, so it holds no
+  // `*` or `,` and an alias lookup would find nothing more.
+  const direct = cluster.indices.get(r.index);
+  if (direct) {
+    targetRouting = r.routing;
+    return direct;
+  }
   if (r.index.includes("*") || r.index.includes(",")) {
     throw new OpenSearchError(
       400,
@@ -165,18 +201,19 @@ function resolveTarget(cluster: Cluster, r: WriteRequest): { index: IndexState; 
     );
   }
   const target = resolveWrite(cluster, r.index);
-  if (target.index) return { index: target.index, routing: r.routing ?? target.routing };
+  if (target.index) {
+    targetRouting = r.routing ?? target.routing;
+    return target.index;
+  }
   if (r.requireAlias) {
     throw indexNotFound(
       r.index,
       ` and [require_alias] request flag is [true] and [${r.index}] is not an alias`,
     );
   }
-  if (r.op === "update" || r.op === "delete") {
-    // OpenSearch auto-creates for these too, then answers "not found".
-    return { index: createIndex(cluster, r.index), routing: r.routing };
-  }
-  return { index: createIndex(cluster, r.index), routing: r.routing };
+  // OpenSearch auto-creates for update and delete too, then answers "not found".
+  targetRouting = r.routing;
+  return createIndex(cluster, r.index);
 }
 
 function success(index: IndexState, doc: Written, result: string): Json {
@@ -222,9 +259,13 @@ function store(
  * A text that is not a JSON object sets `r.sourceError`, as OpenSearch fails such an item.
  */
 function parseUnlessAccepted(index: IndexState, r: WriteRequest): Json | undefined {
-  if (scanAccepts(index.mapping, r.raw!)) return undefined;
+  const raw = r.raw!;
+  const accepted = r.rawIn
+    ? scanAccepts(index.mapping, r.rawIn.text, r.rawAt!, r.rawAt! + raw.length, r.rawIn)
+    : scanAccepts(index.mapping, raw);
+  if (accepted) return undefined;
   try {
-    const s = JSON.parse(r.raw!);
+    const s = JSON.parse(raw);
     if (typeof s !== "object" || s === null || Array.isArray(s)) {
       throw new Error("not an object");
     }
@@ -268,9 +309,8 @@ function deepEqual(a: unknown, b: unknown): boolean {
 export function executeWrite(cluster: Cluster, r: WriteRequest, now: number): WriteOutcome {
   let index: IndexState | undefined;
   try {
-    const target = resolveTarget(cluster, r);
-    index = target.index;
-    const routing = target.routing;
+    index = resolveTarget(cluster, r);
+    const routing = targetRouting;
     if (r.id === "") throw illegalArgument("if _id is specified it must not be empty");
     switch (r.op) {
       case "index":
