@@ -59,8 +59,8 @@ export interface BuildPlan {
   /** `pageSql` in packed form, packs in key order; same parameters. */
   readonly packedPageSql: string;
   /**
-   * The documents of the root rows after one key up to and including another, in key order and
-   * packed, without a size limit; bind it with `rangeParams`.
+   * The documents of the root rows after one key up to and including another, packed (in no
+   * particular order), without a size limit; bind it with `rangeParams`.
    */
   readonly packedRangeSql: string;
   /**
@@ -175,7 +175,7 @@ export function buildPlan(index: IndexConfig, catalog: ColumnCatalog): BuildPlan
     sql,
     packedSql: packSql(numbered, keyNames, false),
     packedPageSql: packSql(pageSql, keyNames, true),
-    packedRangeSql: packSql(rangeSql, keyNames, true),
+    packedRangeSql: packSql(rangeSql, keyNames, false),
     boundsSql,
     // The page size is bound per run (pageParams), not part of the build statement.
     params: params.values.slice(model.primaryKey.length, -1),
@@ -186,10 +186,12 @@ export function buildPlan(index: IndexConfig, catalog: ColumnCatalog): BuildPlan
 /**
  * Wraps a statement whose rows carry `keyNames`, `_fl_doc` and a unique row number `_fl_n`
  * into packs of PACK_ROWS rows: `_fl_keys` (each row's key as JSON text, one per line) and
- * `_fl_docs` (the documents in the same order, one per line, an empty line for none). Both
- * aggregates order by `_fl_n`, so the n-th key and the n-th line belong together whatever order
- * the rows arrive in. A document's raw newlines can only be whitespace between JSON tokens
- * (inside strings they are escaped), so turning them into spaces keeps the document intact.
+ * `_fl_docs` (the documents in the same order, one per line, an empty line for none). The two
+ * aggregates of a pack are fed the same rows one after another, so the n-th key and the n-th
+ * line belong together. `ordered` also puts the packs and their rows in `_fl_n` order, which
+ * costs Postgres a sort per aggregate; only a page whose last key is the next cursor needs it.
+ * A document's raw newlines can only be whitespace between JSON tokens (inside strings they
+ * are escaped), so turning them into spaces keeps the document intact.
  */
 function packSql(numbered: string, keyNames: readonly string[], ordered: boolean): string {
   // One JSON text per key, one per line (JSON escapes newlines inside strings): a string for
@@ -197,9 +199,10 @@ function packSql(numbered: string, keyNames: readonly string[], ordered: boolean
   const key = keyNames.length === 1
     ? `to_json(p.${keyNames[0]})::text`
     : `json_build_array(${keyNames.map((k) => `p.${k}`).join(", ")})::text`;
+  const order = ordered ? " ORDER BY p._fl_n" : "";
   return [
-    `SELECT string_agg(${key}, E'\\n' ORDER BY p._fl_n) AS _fl_keys,`,
-    `  string_agg(coalesce(replace(p._fl_doc, E'\\n', ' '), ''), E'\\n' ORDER BY p._fl_n) AS _fl_docs`,
+    `SELECT string_agg(${key}, E'\\n'${order}) AS _fl_keys,`,
+    `  string_agg(coalesce(replace(p._fl_doc, E'\\n', ' '), ''), E'\\n'${order}) AS _fl_docs`,
     `FROM (\n${numbered}\n) p`,
     `GROUP BY (p._fl_n - 1) / ${PACK_ROWS}`,
     ...(ordered ? [`ORDER BY min(p._fl_n)`] : []),
