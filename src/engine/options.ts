@@ -30,7 +30,7 @@ export interface EngineOptions {
   readonly shutdownGraceMs?: number;
   /** Backoff of transient failures. Default 100 ms doubling to 30 s, with jitter. */
   readonly backoff?: BackoffOptions;
-  /** Root keys per backfill page (one scan, one build, one write). Default 1000. */
+  /** Root keys per backfill page (one scan, one build, one write). Default 2000. */
   readonly backfillPageSize?: number;
   /**
    * Least time between two saves of a backfill's cursor (0: after every page). A resume
@@ -80,7 +80,7 @@ export function resolveOptions(options: EngineOptions): ResolvedEngineOptions {
     skipBackfill: options.skipBackfill ?? false,
     shutdownGraceMs: options.shutdownGraceMs ?? 10_000,
     backoff: options.backoff ?? DEFAULT_BACKOFF,
-    backfillPageSize: Math.max(1, options.backfillPageSize ?? 1000),
+    backfillPageSize: Math.max(1, options.backfillPageSize ?? 2000),
     backfillCursorIntervalMs: Math.max(0, options.backfillCursorIntervalMs ?? 1000),
     flushChunkSize: Math.max(1, options.flushChunkSize ?? 1000),
     adaptive: { ...adaptive, min: Math.min(adaptive.min, adaptive.max) },
