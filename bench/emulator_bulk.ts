@@ -30,6 +30,7 @@ import http from "node:http";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { Benchmark, BenchRow } from "./harness/suite.ts";
+import { analysisSettings } from "../src/model/mapping.ts";
 
 const DOCS = Number(process.env.FLUSSO_BENCH_EMULATOR_DOCS ?? 200_000);
 const FLAGS = (process.env.FLUSSO_BENCH_EMULATOR_FLAGS ?? "").split(/\s+/).filter((f) => f);
@@ -54,23 +55,7 @@ const ITEMS_INDEX = {
     number_of_shards: 1,
     number_of_replicas: 0,
     refresh_interval: "-1",
-    analysis: {
-      filter: {
-        flusso_identifier_parts: {
-          type: "word_delimiter_graph",
-          preserve_original: true,
-          catenate_all: true,
-          split_on_numerics: true,
-        },
-      },
-      analyzer: {
-        flusso_identifier: {
-          type: "custom",
-          tokenizer: "whitespace",
-          filter: ["flusso_identifier_parts", "lowercase"],
-        },
-      },
-    },
+    analysis: analysisSettings(),
   },
   mappings: {
     dynamic: "strict",

@@ -303,6 +303,17 @@ function fastAction(
   return r;
 }
 
+/** An action's payload fields before its document line is read. */
+const NO_PAYLOAD = {
+  source: undefined,
+  raw: undefined,
+  rawIn: undefined,
+  rawAt: undefined,
+  sourceError: undefined,
+  update: undefined,
+  updateSource: undefined,
+} as const;
+
 /** A write request with every field set, in one order (one object shape for all of them). */
 function request(
   op: WriteOp,
@@ -325,13 +336,7 @@ function request(
     ifSeqNo,
     ifPrimaryTerm,
     requireAlias,
-    source: undefined,
-    raw: undefined,
-    rawIn: undefined,
-    rawAt: undefined,
-    sourceError: undefined,
-    update: undefined,
-    updateSource: undefined,
+    ...NO_PAYLOAD,
   };
 }
 
@@ -544,13 +549,7 @@ function parseAction(
     requireAlias: m.require_alias !== undefined
       ? m.require_alias === true || m.require_alias === "true"
       : defaults.requireAlias,
-    source: undefined,
-    raw: undefined,
-    rawIn: undefined,
-    rawAt: undefined,
-    sourceError: undefined,
-    update: undefined,
-    updateSource: undefined,
+    ...NO_PAYLOAD,
   };
 }
 
