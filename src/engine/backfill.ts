@@ -7,7 +7,7 @@
  */
 import type { BuiltDocument, DocKey, DocumentBuilder } from "./ports.ts";
 import type { Lsn } from "./change.ts";
-import { emptyTotals, type FlushContext, flushWrites, toWrites } from "./flush.ts";
+import { distinctWrites, emptyTotals, type FlushContext, flushWrites } from "./flush.ts";
 import { retryTransient } from "./retry.ts";
 
 /** What a backfill needs besides flushing. */
@@ -107,7 +107,7 @@ export async function backfillIndex(
       const { keys, built } = page;
       const earlier = writing;
       const written = built.length > 0
-        ? flushWrites(context, toWrites(built, context.startLsn), false, totals)
+        ? flushWrites(context, distinctWrites(built, context.startLsn), false, totals)
         : Promise.resolve();
       written.catch(() => {}); // awaited below, after the earlier page
       writing = (async () => {

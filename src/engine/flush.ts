@@ -34,16 +34,23 @@ export function emptyTotals(): FlushTotals {
 /** Turns built documents into writes at `version`, one per id (the last build wins). */
 export function toWrites(documents: readonly BuiltDocument[], version: Lsn): SinkWrite[] {
   const byId = new Map<string, SinkWrite>();
-  for (const d of documents) {
-    // A text document stays text: reading `d.document` would parse it for nothing.
-    byId.set(
-      writeKey(d),
-      d.json !== undefined
-        ? new TextSinkWrite(d.index, d.id, version, d.json)
-        : { index: d.index, id: d.id, version, document: d.document },
-    );
-  }
+  for (const d of documents) byId.set(writeKey(d), toWrite(d, version));
   return [...byId.values()];
+}
+
+/**
+ * Turns documents known to be one per id (a backfill page: distinct keys of one index) into
+ * writes at `version`, without the de-duplication `toWrites` pays for.
+ */
+export function distinctWrites(documents: readonly BuiltDocument[], version: Lsn): SinkWrite[] {
+  return documents.map((d) => toWrite(d, version));
+}
+
+function toWrite(d: BuiltDocument, version: Lsn): SinkWrite {
+  // A text document stays text: reading `d.document` would parse it for nothing.
+  return d.json !== undefined
+    ? new TextSinkWrite(d.index, d.id, version, d.json)
+    : { index: d.index, id: d.id, version, document: d.document };
 }
 
 /**
@@ -103,9 +110,12 @@ export async function flushWrites(
       });
     }
   }
-  const refused = new Set(rejections.map((r) => writeKey(r.write)));
+  // Most flushes have no rejection: then no write needs its key.
+  const refused = rejections.length === 0
+    ? undefined
+    : new Set(rejections.map((r) => writeKey(r.write)));
   for (const w of writes) {
-    if (refused.has(writeKey(w))) continue;
+    if (refused?.has(writeKey(w))) continue;
     if (isDeleteDocument(w)) totals.deletes++;
     else totals.upserts++;
   }

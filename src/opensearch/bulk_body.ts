@@ -50,7 +50,7 @@ export function versionedOperation(target: string, write: SinkWrite): BulkOperat
   // JSON.stringify escapes index and id; the version is spliced in as digits of the bigint.
   const action = `{"${kind}":{"_index":${quotedTarget(target)},"_id":${
     JSON.stringify(write.id)
-  },"version":${write.version.toString(10)},"version_type":"external_gte"}}\n`;
+  },"version":${versionText(write.version)},"version_type":"external_gte"}}\n`;
   // The builder's JSON text goes out as is (one line: Postgres' json output has no newline
   // outside strings, where it is escaped).
   if (isDelete) return { target, write, text: action, bytes: utf8Bytes(action), isDelete };
@@ -90,6 +90,19 @@ function quotedTarget(target: string): string {
 /** UTF-8 size of `text`. */
 function utf8Bytes(text: string): number {
   return Buffer.byteLength(text, "utf8");
+}
+
+// Consecutive writes mostly share a version (a transaction's commit LSN, a backfill's start
+// LSN): the last one's digits are kept rather than formatting the bigint each time.
+let lastVersion = -1n;
+let lastVersionText = "";
+
+function versionText(version: bigint): string {
+  if (version !== lastVersion) {
+    lastVersion = version;
+    lastVersionText = version.toString(10);
+  }
+  return lastVersionText;
 }
 
 /** Joins operations into one `_bulk` body. */
