@@ -278,6 +278,27 @@ describe("type round trips", () => {
     assert.deepEqual(empty.notes_ids, []);
   });
 
+  it("pages_composite_keys_between_page_bounds_in_key_order", async () => {
+    const expected = expectedDocuments(
+      pairsModel,
+      await snapshot(db.sql, tablesOfModel(pairsModel)),
+    );
+    const [first] = await builder.scanKeys("pairs", { limit: 1 });
+    // One row per page: every later key is a bound, in the key columns' order.
+    const bounds = await builder.pageBounds("pairs", { after: first, limit: 1, pages: 8 });
+    const rows = await db.sql.unsafe<{ tenant: string; id: string }[]>(
+      "SELECT tenant, id::text FROM pairs ORDER BY tenant, id",
+    );
+    assert.deepEqual([first, ...bounds], rows.map((r) => [r.tenant, r.id]));
+    let after = first;
+    for (const through of bounds) {
+      const page = await builder.buildPage("pairs", { after, limit: 1, through });
+      assert.deepEqual(page.keys, [through]);
+      assert.deepEqual(page.documents[0].document, expected.get(JSON.stringify(through))!.document);
+      after = through;
+    }
+  });
+
   it("applies_every_filter_operator_like_the_oracle", async () => {
     for (const index of filterIndexes) {
       const docs = await built(index.name, index.model);
