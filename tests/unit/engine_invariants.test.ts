@@ -114,6 +114,12 @@ function gate() {
   return { promise, open };
 }
 
+/** `users` rows "00", "01", … (two-digit ids, so text order is key order), each `{ n: i }`. */
+function numberedUsers(count: number) {
+  const rows = memoryRows("users");
+  for (let i = 0; i < count; i++) setRow(rows, "users", String(i).padStart(2, "0"), { n: i });
+  return rows;
+}
 describe("engine invariants", () => {
   it("drives_changes_to_the_sink_and_confirms_each", async () => {
     const h = harness();
@@ -242,8 +248,7 @@ describe("engine invariants", () => {
   });
 
   it("seeds_an_unseeded_index_then_marks_it", async () => {
-    const rows = memoryRows("users");
-    for (let i = 0; i < 25; i++) setRow(rows, "users", String(i).padStart(2, "0"), { n: i });
+    const rows = numberedUsers(25);
     const h = harness({
       rows,
       source: { slotCreated: true, startLsn: 5n, snapshot: "snap-1" },
@@ -262,8 +267,7 @@ describe("engine invariants", () => {
   });
 
   it("backfills_pages_after_the_first_from_key_ranges_under_the_snapshot", async () => {
-    const rows = memoryRows("users");
-    for (let i = 0; i < 25; i++) setRow(rows, "users", String(i).padStart(2, "0"), { n: i });
+    const rows = numberedUsers(25);
     const h = harness({
       rows,
       builder: { pages: true },
@@ -282,8 +286,7 @@ describe("engine invariants", () => {
   });
 
   it("backfills_ranges_between_page_bounds_and_saves_their_cursors_in_key_order", async () => {
-    const rows = memoryRows("users");
-    for (let i = 0; i < 45; i++) setRow(rows, "users", String(i).padStart(2, "0"), { n: i });
+    const rows = numberedUsers(45);
     const h = harness({
       rows,
       builder: { pages: true, bounds: true },
@@ -323,8 +326,7 @@ describe("engine invariants", () => {
   });
 
   it("saves_the_backfill_cursor_at_most_once_per_interval_and_always_the_last", async () => {
-    const rows = memoryRows("users");
-    for (let i = 0; i < 45; i++) setRow(rows, "users", String(i).padStart(2, "0"), { n: i });
+    const rows = numberedUsers(45);
     const h = harness({
       rows,
       builder: { pages: true, bounds: true },
@@ -342,8 +344,7 @@ describe("engine invariants", () => {
   });
 
   it("resumes_a_ranged_backfill_after_its_saved_cursor", async () => {
-    const rows = memoryRows("users");
-    for (let i = 0; i < 25; i++) setRow(rows, "users", String(i).padStart(2, "0"), { n: i });
+    const rows = numberedUsers(25);
     const h = harness({
       rows,
       builder: { pages: true, bounds: true },
@@ -359,8 +360,7 @@ describe("engine invariants", () => {
   });
 
   it("saves_each_backfill_cursor_only_after_its_page_and_every_earlier_page_were_written", async () => {
-    const rows = memoryRows("users");
-    for (let i = 0; i < 30; i++) setRow(rows, "users", String(i).padStart(2, "0"), { n: i });
+    const rows = numberedUsers(30);
     // The first page's write is held until the second page's write starts (or 300 ms pass,
     // so a one-at-a-time backfill fails this test instead of hanging it).
     let releaseFirst!: () => void;
@@ -412,8 +412,7 @@ describe("engine invariants", () => {
   });
 
   it("resumes_a_crashed_backfill_after_its_cursor_without_starting_over", async () => {
-    const rows = memoryRows("users");
-    for (let i = 0; i < 30; i++) setRow(rows, "users", String(i).padStart(2, "0"), { n: i });
+    const rows = numberedUsers(30);
     const sinkOptions: MemorySinkOptions = {
       indexes: { users: { seeded: false } },
       crashBeforeWrite: 3,
