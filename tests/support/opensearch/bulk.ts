@@ -4,6 +4,7 @@
  * results (`_version`, `result`, `status`, `error`), the `errors` flag, and `refresh`.
  * Injected per-item faults (429, mapping errors for chosen ids) are applied here.
  */
+import { entryRouting } from "./routing.ts";
 import type { ApiReply, ApiRequest } from "./api.ts";
 import {
   illegalArgument,
@@ -537,11 +538,7 @@ function parseAction(
     op,
     index: (m._index as string | undefined) ?? defaults.index ?? "",
     id: m._id === undefined || m._id === null ? undefined : String(m._id),
-    routing: m.routing !== undefined
-      ? String(m.routing)
-      : m._routing !== undefined
-      ? String(m._routing)
-      : defaults.routing,
+    routing: entryRouting(m, defaults.routing),
     version: metaVersion(text, line, action, m),
     versionType: (m.version_type ?? m._version_type) as string | undefined,
     ifSeqNo: num(m.if_seq_no),

@@ -3,6 +3,7 @@
  * realtime GET / HEAD / `_source`, and `_mget`, with routing, versions, stored fields and
  * `_source` filtering.
  */
+import { entryRouting } from "./routing.ts";
 import { type ApiReply, type ApiRequest, flag, intParam, jsonBody } from "./api.ts";
 import { illegalArgument, indexNotFound, OpenSearchError, validationFailed } from "./errors.ts";
 import { RawSlots, versionJson } from "./raw_json.ts";
@@ -258,11 +259,7 @@ export function handleMget(req: ApiRequest): ApiReply {
     specs = body.docs.map((d: Json) => ({
       index: (d._index as string | undefined) ?? defaultIndex,
       id: d._id === undefined || d._id === null ? undefined : String(d._id),
-      routing: d.routing !== undefined
-        ? String(d.routing)
-        : d._routing !== undefined
-        ? String(d._routing)
-        : base.routing,
+      routing: entryRouting(d, base.routing),
       source: pickFilter(parseSourceBody(d._source), base.source),
       stored: listParam(d.stored_fields) ?? base.storedFields,
     }));

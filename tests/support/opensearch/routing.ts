@@ -64,3 +64,16 @@ export function shardOf(routingOrId: string, shards: number, routingShards: numb
   const mod = ((routingHash(routingOrId) % routingShards) + routingShards) % routingShards;
   return Math.floor(mod / factor);
 }
+
+/**
+ * The routing a bulk action or an mget entry names (`routing`, or the older `_routing`), else
+ * `fallback` (the request's own).
+ */
+export function entryRouting(
+  entry: { readonly routing?: unknown; readonly _routing?: unknown },
+  fallback: string | undefined,
+): string | undefined {
+  if (entry.routing !== undefined) return String(entry.routing);
+  if (entry._routing !== undefined) return String(entry._routing);
+  return fallback;
+}
