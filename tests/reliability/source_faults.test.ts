@@ -15,6 +15,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import process from "node:process";
 import { BINARY } from "../support/flusso_process.ts";
 import { type PostgresCluster, startCluster } from "../support/postgres_cluster.ts";
@@ -26,6 +28,7 @@ import {
   bounceServer,
   dropSlotUnderConsumer,
   reloadServer,
+  ServerStopTimeoutError,
   slotActivePid,
   startServer,
   stopServer,
@@ -116,6 +119,19 @@ describe("source faults: flusso reconnects by itself or fails loudly, never lose
     await w.db.end();
     try {
       await fault();
+    } catch (error) {
+      // A shutdown that waited too long is about what flusso's walsender was doing: say so.
+      if (!(error instanceof ServerStopTimeoutError)) throw error;
+      let serverLog = "";
+      try {
+        serverLog = readFileSync(join(cluster.dataDir, "server.log"), "utf8").slice(-3000);
+      } catch { /* no log to show */ }
+      throw new Error(
+        `${error.message}\n--- flusso's last output:\n${
+          w.flusso?.output().slice(-4000)
+        }\n--- server log:\n${serverLog}`,
+        { cause: error },
+      );
     } finally {
       w.db.reopen();
       newWorkload();
