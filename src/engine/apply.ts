@@ -29,7 +29,7 @@ export interface ApplyContext extends FlushContext {
   readonly reindex: (index: string) => Promise<void>;
   /** Hears each flush's outcome, for adaptive sizing. */
   readonly onFlush: (outcome: FlushOutcome) => void;
-  /** Carries the keys of commit-less batches to the next batch (see deferred_keys.ts). */
+  /** Carries keys to a later batch: large transactions' slices, catch-up windows. */
   readonly deferred?: DeferredKeys;
 }
 
@@ -64,12 +64,31 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/** Keys of one index to build in one call. */
+export interface BuildTask {
+  readonly index: string;
+  readonly keys: readonly DocKey[];
+}
+
 /** A batch resolved and built, its writes not yet sent. */
 export interface PreparedBatch {
   readonly batch: Batch;
   readonly summary: BatchSummary;
-  /** Every write of the batch, one per document, in build order. */
+  /** Its keys were carried to a later batch: nothing to write, nothing to confirm. */
+  readonly held: boolean;
+  /** Writes built ahead, one per document, in build order. */
   readonly writes: readonly SinkWrite[];
+  /**
+   * Keys beyond one batch's worth of documents (a closing catch-up window): built while the
+   * writes ahead of them flush, so no more than a batch's documents are held at once.
+   */
+  readonly later: readonly BuildTask[];
+  /** The version of every write. */
+  readonly version?: Lsn;
+  /** What to confirm once everything is written: this batch's commits and any carried. */
+  readonly confirmLsn?: Lsn;
+  /** The earliest commit among them, for latency. */
+  readonly firstCommitTime?: Date;
   readonly documents: Readonly<Record<string, number>>;
   readonly resolveMs: number;
   readonly buildMs: number;
@@ -79,25 +98,31 @@ export interface PreparedBatch {
  * Resolves and builds `batch` without writing anything, so it can run while the previous
  * batch flushes. `previous` settles when every earlier batch's writes are done: a TRUNCATE
  * waits for it before starting the new generation, so no older write lands in that
- * generation after its backfill began reading.
+ * generation after its backfill began reading. `writing` says an earlier batch is still being
+ * written (a catch-up window may then stay open).
  */
 export async function prepareBatch(
   context: ApplyContext,
   batch: Batch,
   previous?: Promise<unknown>,
+  writing = false,
 ): Promise<PreparedBatch> {
   const summary = summarize(batch.events);
   const documents: Record<string, number> = {};
-  const prepared = (writes: SinkWrite[], resolveMs: number, buildMs: number): PreparedBatch => ({
+  const nothing = (resolveMs: number, held = false): PreparedBatch => ({
     batch,
     summary,
-    writes,
+    held,
+    writes: [],
+    later: [],
     documents,
     resolveMs,
-    buildMs,
+    buildMs: 0,
   });
   const carried = context.deferred?.size ?? 0;
-  if (summary.changes.length === 0 && carried === 0) return prepared([], 0, 0);
+  if (summary.changes.length === 0 && carried === 0) {
+    return { ...nothing(0), confirmLsn: summary.confirmLsn };
+  }
   const { clock, builder } = context;
 
   let t = clock.now();
@@ -116,47 +141,91 @@ export async function prepareBatch(
   if (truncated.length > 0) await previous?.catch(() => {});
   for (const index of truncated) await context.reindex(index);
 
-  // A batch without a commit cannot be confirmed: build its documents with the next batch.
-  let { keys: resolved } = resolution;
-  let version = summary.version;
-  if (context.deferred) {
-    const merged = context.deferred.take(resolution.keys, version);
-    if (summary.transactions === 0 && context.deferred.hold(merged)) {
-      return prepared([], resolveMs, 0);
-    }
-    ({ keys: resolved, version } = merged);
+  // A commit-less slice, or a batch with a backlog behind it, may leave its documents to a
+  // later batch (deferred_keys.ts); its commits are then confirmed with that batch.
+  let merged: {
+    keys: ReadonlyMap<string, readonly DocKey[]>;
+    version?: Lsn;
+    confirmLsn?: Lsn;
+    firstCommitTime?: Date;
+  } = { ...summary, keys: resolution.keys };
+  const deferred = context.deferred;
+  if (deferred) {
+    const now = clock.now();
+    const taken = deferred.take(merged, now);
+    const backlog = batch.full || !batch.caughtUp;
+    const state = {
+      changes: summary.changes.length,
+      transactions: summary.transactions,
+      backlog,
+      busy: writing,
+    };
+    if (deferred.hold(taken, state, now)) return nothing(resolveMs, true);
+    merged = taken;
   }
-  if (version === undefined) return prepared([], resolveMs, 0);
+  const { version, confirmLsn, firstCommitTime } = merged;
+  if (version === undefined) return { ...nothing(resolveMs), confirmLsn, firstCommitTime };
 
-  const tasks: { index: string; keys: DocKey[] }[] = [];
-  for (const [index, keys] of resolved) {
+  const tasks: BuildTask[] = [];
+  for (const [index, keys] of merged.keys) {
     if (!context.enabled.has(index)) continue;
-    const distinct = distinctKeys(keys);
+    // Merged keys are distinct already.
+    const distinct = deferred ? keys : distinctKeys(keys);
     documents[index] = distinct.length;
     for (const part of chunk(distinct, context.options.flushChunkSize)) {
       tasks.push({ index, keys: part });
     }
   }
 
+  // A batch's documents are built ahead, while the previous batch is written. A closing
+  // catch-up window holds many batches' worth: only its first chunk is built ahead, the rest
+  // while earlier chunks are written, so a window never holds more than a few chunks.
+  const total = tasks.reduce((n, task) => n + task.keys.length, 0);
+  const aheadLimit = total <= context.options.pipeline.maxChanges ? total : 1;
   let buildMs = 0;
+  let ahead = 0;
   const writes: SinkWrite[] = [];
-  for (const { index, keys } of tasks) {
+  let next = 0;
+  for (; next < tasks.length && ahead < aheadLimit; next++) {
     t = clock.now();
-    const built = await retryTransient(
-      context,
-      "builder",
-      `builder.build(${index})`,
-      () => builder.build(index, keys),
-    );
+    for (const w of await buildTask(context, tasks[next], version)) writes.push(w);
     buildMs += clock.now() - t;
-    for (const w of toWrites(built, version)) writes.push(w);
+    ahead += tasks[next].keys.length;
   }
-  return prepared(writes, resolveMs, buildMs);
+  return {
+    batch,
+    summary,
+    held: false,
+    writes,
+    later: tasks.slice(next),
+    version,
+    confirmLsn,
+    firstCommitTime,
+    documents,
+    resolveMs,
+    buildMs,
+  };
+}
+
+/** Builds one task's documents as writes at `version`. */
+async function buildTask(
+  context: ApplyContext,
+  task: BuildTask,
+  version: Lsn,
+): Promise<SinkWrite[]> {
+  const built = await retryTransient(
+    context,
+    "builder",
+    `builder.build(${task.index})`,
+    () => context.builder.build(task.index, task.keys),
+  );
+  return toWrites(built, version);
 }
 
 /**
- * Writes a prepared batch in chunks of `flushChunkSize`. Throws on a `stop` rejection or a
- * fatal port error. Only the batch's last write may ask for immediate visibility.
+ * Writes a prepared batch in chunks of `flushChunkSize`, building its `later` keys while
+ * earlier chunks are written. Throws on a `stop` rejection or a fatal port error. Only the
+ * batch's last write may ask for immediate visibility.
  */
 export async function flushPrepared(
   context: ApplyContext,
@@ -165,24 +234,49 @@ export async function flushPrepared(
   const { summary, batch } = prepared;
   const totals = emptyTotals();
   const parts = chunk(prepared.writes, context.options.flushChunkSize);
+  const flush = (part: readonly SinkWrite[], refresh: boolean) =>
+    flushWrites(context, part, refresh, totals, context.onFlush);
   // A batch's documents are distinct, so its parts may be written in any order: two at once
   // keep the sink busy while flusso encodes the next. Caught up, the last part (the one that
   // asks for a refresh) waits for every other, so the refresh makes the whole batch visible.
-  const last = batch.caughtUp ? parts.pop() : undefined;
-  await eachAtMostTwoAtOnce(
-    parts,
-    (part) => flushWrites(context, part, false, totals, context.onFlush),
-  );
-  if (last) await flushWrites(context, last, true, totals, context.onFlush);
+  let last = batch.caughtUp && prepared.later.length === 0 ? parts.pop() : undefined;
+  let buildMs = prepared.buildMs;
+  // Each write in flight is marked handled at once: its failure is rethrown where it is
+  // awaited, after a build that may take a while, and must not count as unhandled meanwhile.
+  const started = (promise: Promise<void>) => {
+    promise.catch(() => {});
+    return promise;
+  };
+  let writing = started(eachAtMostTwoAtOnce(parts, (part) => flush(part, false)));
+  try {
+    for (let i = 0; i < prepared.later.length; i++) {
+      const t = context.clock.now();
+      const writes = await buildTask(context, prepared.later[i], prepared.version!);
+      buildMs += context.clock.now() - t;
+      await writing;
+      if (batch.caughtUp && i === prepared.later.length - 1) {
+        last = writes;
+        writing = Promise.resolve();
+      } else {
+        writing = started(flush(writes, false));
+      }
+    }
+  } finally {
+    // Nothing runs behind a failure: a failed build waits for the write in flight.
+    await writing.catch(() => {});
+  }
+  // A failed write is thrown here (a failed build was thrown above).
+  await writing;
+  if (last) await flush(last, true);
   return {
     ...totals,
     changes: summary.changes.length,
     transactions: summary.transactions,
-    confirmLsn: summary.confirmLsn,
-    firstCommitTime: summary.firstCommitTime,
+    confirmLsn: prepared.confirmLsn,
+    firstCommitTime: prepared.firstCommitTime,
     documents: prepared.documents,
     resolveMs: prepared.resolveMs,
-    buildMs: prepared.buildMs,
+    buildMs,
   };
 }
 

@@ -13,6 +13,11 @@ export interface Batch {
   readonly bytes: number;
   /** The queue was empty behind this batch when it closed: the sink may refresh now. */
   readonly caughtUp: boolean;
+  /**
+   * The batch closed on its count or byte cap, not on `max_delay`: changes arrive faster
+   * than a batch holds (a backlog), even if the queue happened to be empty behind it.
+   */
+  readonly full: boolean;
   /** The adaptive cap on changes in force when the batch was collected. */
   readonly limit: number;
 }

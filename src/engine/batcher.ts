@@ -14,6 +14,11 @@ export interface BatchLimits {
   readonly maxChanges: number;
   readonly maxBytes: number;
   readonly maxDelayMs: number;
+  /**
+   * When set, a batch waits at most this long for its first event and closes empty if none
+   * came: keys carried from earlier batches are then built instead of waiting for traffic.
+   */
+  readonly idleMs?: number;
 }
 
 /**
@@ -27,30 +32,45 @@ export async function collectBatch(
   clock: Clock,
   stop: AbortSignal,
 ): Promise<Batch | undefined> {
-  if (!await queue.waitForItem(stop)) return undefined;
+  if (limits.idleMs === undefined) {
+    if (!await queue.waitForItem(stop)) return undefined;
+  } else if (!await waitUntil(queue, limits.idleMs, clock, stop)) {
+    if (stop.aborted) return undefined;
+    return { events: [], bytes: 0, caughtUp: true, full: false, limit: limits.maxChanges };
+  }
   const deadline = clock.now() + limits.maxDelayMs;
   const events: SourceEvent[] = [];
   let changes = 0;
   let bytes = 0;
+  let full = false;
   for (;;) {
     const next = queue.peek();
     if (next) {
       const isChange = next.item.kind === "change";
-      if (isChange && changes >= limits.maxChanges) break;
-      if (isChange && changes > 0 && bytes + next.size > limits.maxBytes) break;
+      if (isChange && changes >= limits.maxChanges) {
+        full = true;
+        break;
+      }
+      if (isChange && changes > 0 && bytes + next.size > limits.maxBytes) {
+        full = true;
+        break;
+      }
       queue.take();
       events.push(next.item);
       bytes += next.size;
       if (isChange) changes++;
       continue;
     }
-    if (changes >= limits.maxChanges || bytes >= limits.maxBytes) break;
+    if (changes >= limits.maxChanges || bytes >= limits.maxBytes) {
+      full = true;
+      break;
+    }
     const remaining = deadline - clock.now();
     if (remaining <= 0 || queue.closed) break;
     if (!await waitUntil(queue, remaining, clock, stop)) break;
   }
   if (stop.aborted) return undefined;
-  return { events, bytes, caughtUp: queue.length === 0, limit: limits.maxChanges };
+  return { events, bytes, caughtUp: queue.length === 0, full, limit: limits.maxChanges };
 }
 
 /** True when an item arrived within `ms`; false on timeout, close or stop. */

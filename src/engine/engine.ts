@@ -35,6 +35,9 @@ import { type FlushOutcome, nextLimit } from "./aimd.ts";
 import { AbandonedError, PortFailedError } from "./errors.ts";
 import { createDeferredKeys } from "./deferred_keys.ts";
 
+/** A catch-up window carries at most this many batches' worth of distinct keys. */
+const CATCH_UP_WINDOW_BATCHES = 8;
+
 /** The adapters the engine drives. `observer`, `clock` and `random` are optional. */
 export interface EnginePorts {
   readonly source: ChangeSource;
@@ -343,16 +346,22 @@ export async function runEngine(
       enabled,
       reindex,
       onFlush,
-      // Slices of one large transaction are built once, with the slice holding its commit.
-      // At most one batch's worth of keys is carried, so a batch builds at most two batches'
-      // worth of documents (more held the memory of a 1M-row transaction near 200 MiB).
-      deferred: createDeferredKeys(maxChanges),
+      // Slices of one large transaction are built once, with the slice holding its commit;
+      // while a backlog waits, a window of batches is built once (a backlog touches the same
+      // documents again and again). Only keys are carried: a batch builds one batch's worth
+      // of documents ahead and the rest while writing, so memory stays near one batch's.
+      deferred: createDeferredKeys({
+        sliceKeys: maxChanges,
+        windowKeys: options.catchUpWindowMs > 0 ? CATCH_UP_WINDOW_BATCHES * maxChanges : 0,
+        windowMs: options.catchUpWindowMs,
+      }),
     };
     // Two batches in flight at most: batch N flushes while batch N+1 is collected, resolved
     // and built. Flushes run one after another and each confirms after its own flush, so
     // confirmations stay in order and never precede their flush; writes reach the sink in
     // batch order, so a document's newer version is never overtaken by an older one.
     let flushing: Promise<boolean> | undefined;
+    let writing = false;
     const flushAndConfirm = async (built: PreparedBatch): Promise<boolean> => {
       // Caught up only if nothing arrived while the batch was being built: a batch closed by
       // count on a momentarily empty queue must not ask for a refresh mid-backlog.
@@ -396,9 +405,12 @@ export async function runEngine(
       for (;;) {
         // The byte cap shrinks in proportion with the adaptive count cap.
         const maxBytes = Math.max(1, Math.floor(maxBatchBytes * limit / maxChanges));
+        // Keys carried from earlier batches are built after max_delay without traffic, and
+        // before the loop ends with the source: their commits wait for them.
+        const idleMs = context.deferred.size > 0 ? maxDelayMs : undefined;
         const batch = await collectBatch(
           queue,
-          { maxChanges: limit, maxBytes, maxDelayMs },
+          { maxChanges: limit, maxBytes, maxDelayMs, idleMs },
           clock,
           stop.signal,
         );
@@ -410,10 +422,18 @@ export async function runEngine(
           capacity: options.pipeline.queueCapacity,
           capacityBytes: options.pipeline.queueBytes,
         });
-        const prepared = await prepareBatch(context, batch, flushing);
+        const prepared = await prepareBatch(context, batch, flushing, writing);
+        if (prepared.held) {
+          // Nothing to write or confirm: go on collecting while the previous batch flushes,
+          // so a catch-up window fills while the one before it is built and written.
+          if (abandon.signal.aborted || fatal) return;
+          await flushAndConfirm(prepared);
+          continue;
+        }
         if (flushing && !await flushing) return;
         if (abandon.signal.aborted || fatal) return;
-        flushing = flushAndConfirm(prepared);
+        writing = true;
+        flushing = flushAndConfirm(prepared).finally(() => (writing = false));
       }
     } finally {
       // A stop lets the last flush finish (within the grace period) so it is confirmed.

@@ -39,6 +39,12 @@ export interface EngineOptions {
   readonly backfillCursorIntervalMs?: number;
   /** Most documents per `sink.write` within one live batch. Default 1000. */
   readonly flushChunkSize?: number;
+  /**
+   * Longest a catch-up window stays open (see deferred_keys.ts): while a backlog waits, the
+   * documents of consecutive batches are built once per window, and its commits confirmed
+   * with it. 0 builds every batch on its own. Default 2 s.
+   */
+  readonly catchUpWindowMs?: number;
   /** Adaptive batch sizing; defaults derive from `pipeline.maxChanges`. */
   readonly adaptive?: Partial<Omit<AimdOptions, "max">>;
 }
@@ -54,6 +60,7 @@ export interface ResolvedEngineOptions {
   readonly backfillPageSize: number;
   readonly backfillCursorIntervalMs: number;
   readonly flushChunkSize: number;
+  readonly catchUpWindowMs: number;
   readonly adaptive: AimdOptions;
 }
 
@@ -83,6 +90,7 @@ export function resolveOptions(options: EngineOptions): ResolvedEngineOptions {
     backfillPageSize: Math.max(1, options.backfillPageSize ?? 2000),
     backfillCursorIntervalMs: Math.max(0, options.backfillCursorIntervalMs ?? 1000),
     flushChunkSize: Math.max(1, options.flushChunkSize ?? 1000),
+    catchUpWindowMs: Math.max(0, options.catchUpWindowMs ?? 2000),
     adaptive: { ...adaptive, min: Math.min(adaptive.min, adaptive.max) },
   };
 }

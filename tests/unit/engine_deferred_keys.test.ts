@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { runEngine } from "../../src/engine/engine.ts";
 import type { EngineOptions } from "../../src/engine/options.ts";
-import { createDeferredKeys, mergeKeys } from "../../src/engine/deferred_keys.ts";
+import { createDeferredKeys, holdBound, mergeKeys } from "../../src/engine/deferred_keys.ts";
 import type { Change } from "../../src/engine/change.ts";
 import {
   change,
@@ -55,25 +55,72 @@ function largeTransaction(users: number, changes: number, lsn: bigint) {
 }
 
 describe("deferred keys", () => {
-  it("merges_carried_keys_first_without_duplicates_at_the_higher_version", () => {
-    const carried = mergeKeys(undefined, new Map([["a", [["1"], ["2"]]]]), 5n);
-    const merged = mergeKeys(carried, new Map([["a", [["2"], ["3"]]], ["b", [["1"]]]]), 9n);
+  it("merges_carried_keys_first_without_duplicates_at_the_higher_lsns", () => {
+    const early = new Date(1000);
+    const carried = mergeKeys(
+      undefined,
+      {
+        keys: new Map([["a", [["1"], ["2"]]]]),
+        version: 5n,
+        confirmLsn: 6n,
+        firstCommitTime: early,
+      },
+      100,
+    );
+    const merged = mergeKeys(carried, {
+      keys: new Map([["a", [["2"], ["3"]]], ["b", [["1"]]]]),
+      version: 9n,
+      confirmLsn: 10n,
+      firstCommitTime: new Date(2000),
+    }, 250);
     assert.deepEqual([...merged.keys.get("a")!], [["1"], ["2"], ["3"]]);
     assert.deepEqual([...merged.keys.get("b")!], [["1"]]);
     assert.equal(merged.count, 4);
     assert.equal(merged.version, 9n);
-    assert.equal(mergeKeys(merged, new Map(), undefined).version, 9n);
+    assert.equal(merged.confirmLsn, 10n);
+    assert.equal(merged.firstCommitTime, early);
+    assert.equal(merged.openedAt, 100, "a window is as old as its first batch");
+    const quiet = mergeKeys(merged, { keys: new Map() }, 300);
+    assert.equal(quiet.version, 9n);
+    assert.equal(quiet.confirmLsn, 10n);
+  });
+
+  it("tells_composite_keys_apart_from_single_keys_that_look_alike", () => {
+    const merged = mergeKeys(undefined, {
+      keys: new Map([["a", [["1", "2"], ["1", "2"], ["12"]]], ["b", [['["1","2"]'], ["x"]]]]),
+    }, 0);
+    assert.deepEqual(merged.keys.get("a"), [["1", "2"], ["12"]]);
+    assert.equal(merged.count, 4);
   });
 
   it("carries_at_most_its_bound_and_empties_on_take", () => {
-    const carry = createDeferredKeys(2);
-    assert.equal(carry.hold(carry.take(new Map([["a", [["1"], ["2"], ["3"]]]]), 1n)), false);
+    const carry = createDeferredKeys({ sliceKeys: 2, windowKeys: 0, windowMs: 0 });
+    const slice = { changes: 5, transactions: 0, backlog: true };
+    const keys = (...ids: string[]) => ({ keys: new Map([["a", ids.map((id) => [id])]]) });
+    assert.equal(carry.hold(carry.take(keys("1", "2", "3"), 0), slice, 0), false);
     assert.equal(carry.size, 0);
-    assert.equal(carry.hold(carry.take(new Map([["a", [["1"], ["2"]]]]), 1n)), true);
+    assert.equal(carry.hold(carry.take(keys("1", "2"), 0), slice, 0), true);
     assert.equal(carry.size, 2);
-    const next = carry.take(new Map([["a", [["3"]]]]), 2n);
+    const next = carry.take(keys("3"), 0);
     assert.equal(next.count, 3);
     assert.equal(carry.size, 0);
+  });
+
+  it("holds_committed_batches_only_behind_a_backlog_within_the_window", () => {
+    const options = { sliceKeys: 10, windowKeys: 100, windowMs: 2000 };
+    const merged = mergeKeys(undefined, { keys: new Map([["a", [["1"]]]]) }, 1000);
+    const committed = { changes: 5, transactions: 3, backlog: true };
+    assert.equal(holdBound(options, merged, committed, 1000), 100);
+    assert.equal(holdBound(options, merged, committed, 2999), 100);
+    assert.equal(holdBound(options, merged, committed, 3000), 0, "the window closed");
+    assert.equal(holdBound(options, merged, { ...committed, backlog: false }, 1000), 0);
+    assert.equal(
+      holdBound(options, merged, { changes: 5, transactions: 0, backlog: false }, 9999),
+      10,
+    );
+    assert.equal(holdBound({ ...options, windowKeys: 0 }, merged, committed, 1000), 0);
+    const empty = { changes: 0, transactions: 0, backlog: false };
+    assert.equal(holdBound(options, merged, empty, 1000), 0, "an empty batch builds the carry");
   });
 
   it("builds_each_document_of_a_transaction_spanning_batches_once", async () => {
@@ -95,7 +142,7 @@ describe("deferred keys", () => {
   });
 
   it("still_writes_every_document_when_a_transaction_touches_more_than_the_bound", async () => {
-    // 4 × max_changes = 400 keys may be carried; this transaction touches 900.
+    // max_changes = 100 keys may be carried from commit-less slices; this one touches 900.
     const h = largeTransaction(900, 900, 700n);
     await runEngine(
       { source: h.source, builder: h.builder, sink: h.sink, clock: fastClock() },

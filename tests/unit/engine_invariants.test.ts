@@ -108,6 +108,35 @@ function commitUsers(h: Harness, ids: string[], firstLsn = 10n): Lsn[] {
   });
 }
 
+/**
+ * Every `confirm:X` in `timeline` comes after a write of each document a transaction at or
+ * below X touched, at a version at least that transaction's LSN: nothing is confirmed before
+ * its documents are in the sink. `ids[i]` is the user the transaction at `lsns[i]` changed.
+ */
+function assertEveryConfirmFollowsItsWrites(timeline: Timeline, ids: string[], lsns: Lsn[]) {
+  const written = new Map<string, bigint>();
+  for (const entry of timeline) {
+    if (entry.startsWith("write:")) {
+      for (const item of entry.slice("write:".length).split(",")) {
+        const [doc, version] = item.split("@");
+        const id = doc.split("/")[1];
+        const v = BigInt(version);
+        if ((written.get(id) ?? -1n) < v) written.set(id, v);
+      }
+    } else if (entry.startsWith("confirm:")) {
+      const confirmed = BigInt(entry.slice("confirm:".length));
+      lsns.forEach((lsn, i) => {
+        if (lsn > confirmed) return;
+        const at = written.get(ids[i]);
+        assert.ok(
+          at !== undefined && at >= lsn,
+          `confirm:${confirmed} before users/${ids[i]} was written at ${lsn} or later`,
+        );
+      });
+    }
+  }
+}
+
 function gate() {
   let open!: () => void;
   const promise = new Promise<void>((resolve) => (open = resolve));
@@ -245,6 +274,84 @@ describe("engine invariants", () => {
     assert.deepEqual(h.source.confirms, [70n], "only the batch holding the commit confirms");
     const confirm = h.timeline.indexOf("confirm:70");
     assert.equal(confirm, h.timeline.length - 1);
+  });
+
+  it("builds_a_backlogs_hot_documents_once_per_catch_up_window_and_confirms_after_writing_them", async () => {
+    const hold = gate();
+    const h = harness({ sink: { gate: hold.promise } });
+    // 300 transactions over 10 users: a backlog that touches every document 30 times.
+    const ids = Array.from({ length: 300 }, (_, i) => String(i % 10));
+    const lsns = commitUsers(h, ids);
+    const options = engineOptions({ pipeline: { ...pipeline, maxChanges: 10 } });
+    const running = run(h, options);
+    await eventually(() => h.source.pulled === 600, "the backlog is queued");
+    hold.open();
+    await running;
+    const batches = h.observer.of("batch_committed").length;
+    assert.ok(batches >= 30, `${batches} batches`);
+    assert.ok(
+      h.builder.built.length <= 30,
+      `30 batches of 10 changes built ${h.builder.built.length} documents`,
+    );
+    assert.equal(h.source.confirmedLsn, lsns.at(-1));
+    assertEveryConfirmFollowsItsWrites(h.timeline, ids, lsns);
+    assert.equal(h.sink.documents("users").size, 10);
+  });
+
+  it("builds_every_batch_on_its_own_when_the_catch_up_window_is_off", async () => {
+    const hold = gate();
+    const h = harness({ sink: { gate: hold.promise } });
+    const ids = Array.from({ length: 300 }, (_, i) => String(i % 10));
+    const lsns = commitUsers(h, ids);
+    const options = engineOptions({
+      pipeline: { ...pipeline, maxChanges: 10 },
+      catchUpWindowMs: 0,
+    });
+    const running = run(h, options);
+    await eventually(() => h.source.pulled === 600, "the backlog is queued");
+    hold.open();
+    await running;
+    assert.equal(h.builder.built.length, 300, "ten documents in each of 30 batches");
+    assertEveryConfirmFollowsItsWrites(h.timeline, ids, lsns);
+  });
+
+  it("builds_and_confirms_a_carried_window_when_traffic_stops_without_a_partial_batch", async () => {
+    const hold = gate();
+    const h = harness({ source: { follow: true }, sink: { gate: hold.promise } });
+    const stop = new AbortController();
+    // 100 one-change transactions, 10 changes a batch: every batch closes full.
+    const lsns = commitUsers(h, Array.from({ length: 100 }, (_, i) => String(i % 7)));
+    const options = engineOptions({ pipeline: { ...pipeline, maxChanges: 10, maxDelayMs: 5 } });
+    const running = run(h, options, stop.signal);
+    await eventually(() => h.source.pulled === 200, "the backlog is queued");
+    hold.open();
+    // The source stays open and silent: the window must not wait for more changes.
+    await eventually(() => h.source.confirmedLsn === lsns.at(-1), "the last commit confirmed");
+    stop.abort();
+    await running;
+    assert.equal(h.sink.documents("users").size, 7);
+  });
+
+  it("writes_a_closing_window_in_chunks_and_builds_the_rest_while_writing", async () => {
+    const hold = gate();
+    const h = harness({ sink: { gate: hold.promise } });
+    // 200 distinct users, 10 changes a batch: windows of up to 80 keys, built 5 at a time.
+    const ids = Array.from({ length: 200 }, (_, i) => String(i));
+    const lsns = commitUsers(h, ids);
+    const options = engineOptions({
+      pipeline: { ...pipeline, maxChanges: 10 },
+      flushChunkSize: 5,
+    });
+    const running = run(h, options);
+    await eventually(() => h.source.pulled === 400, "the backlog is queued");
+    hold.open();
+    await running;
+    assert.equal(h.sink.documents("users").size, 200);
+    assert.equal(h.builder.built.length, 200, "each document built once");
+    assert.ok(h.sink.writes.every((w) => w.writes.length <= 5), "writes of at most 5");
+    assert.ok(h.sink.writes.some((w) => w.writes.length > 0));
+    assert.equal(h.source.confirmedLsn, lsns.at(-1));
+    assertEveryConfirmFollowsItsWrites(h.timeline, ids, lsns);
   });
 
   it("seeds_an_unseeded_index_then_marks_it", async () => {
@@ -458,7 +565,11 @@ describe("engine invariants", () => {
     const hold = gate();
     const h = harness({ sink: { gate: hold.promise } });
     commitUsers(h, Array.from({ length: 10 }, (_, i) => String(i)));
-    const running = run(h, engineOptions({ pipeline: { ...pipeline, maxChanges: 2 } }));
+    // Every batch on its own (no catch-up window), so each one's flag shows.
+    const running = run(
+      h,
+      engineOptions({ pipeline: { ...pipeline, maxChanges: 2 }, catchUpWindowMs: 0 }),
+    );
     await eventually(() => h.source.pulled === 20, "the backlog is queued");
     hold.open();
     await running;
@@ -532,9 +643,15 @@ describe("engine invariants", () => {
     const running = run(h, engineOptions({ pipeline: small }), stop.signal);
     await eventually(() => h.sink.writeCalls === 1, "the first flush is held");
     await settle(100);
-    // In memory: the held batch (2 changes + their commits), the next batch built behind it
-    // (the same), a full queue, one pending push.
-    assert.ok(h.source.pulled <= 4 + 4 + 6 + 1, `pulled ${h.source.pulled} of 400 events`);
+    // In memory: the flush held with its batch (2 changes + their commits) and the catch-up
+    // window it closed, the next window (up to 8 batches: their events are released once
+    // resolved, only keys are kept) and the batch that closed it, built and waiting, a full
+    // queue, one pending push.
+    const window = 8 * 4;
+    assert.ok(
+      h.source.pulled <= 2 * (window + 4) + 6 + 1,
+      `pulled ${h.source.pulled} of 400 events`,
+    );
     stop.abort();
     hold.open();
     const result = await running;
