@@ -15,7 +15,10 @@ export interface MemoryCeilingOptions {
   readonly intervalMs: number;
   /** Current resident set size (default: `process.memoryUsage.rss()`). */
   readonly rss?: () => number;
-  /** Growth of the resident set above it that calls for the next collection (default 8 MiB). */
+  /**
+   * Growth of the resident set, or of the heap since the last collection left it, that calls
+   * for the next collection (default 8 MiB).
+   */
   readonly growthBytes?: number;
   /** Live heap bytes, read right after a collection (default: `memoryUsage().heapUsed`). */
   readonly heapUsed?: () => number;
@@ -40,31 +43,37 @@ export function startMemoryCeiling(options: MemoryCeilingOptions): () => void {
   if (!collect) return () => {};
   const rss = options.rss ?? (() => process.memoryUsage.rss());
   const heapUsed = options.heapUsed ?? (() => process.memoryUsage().heapUsed);
-  // At most one collection per interval, and only while the resident set grows: the
-  // allocator keeps freed pages for reuse, so after a collection the resident set may stay
-  // above the ceiling without growing, and collecting again would only burn CPU. When a
-  // collection finds most of the memory live (the heap after it is over half the ceiling:
-  // big documents, many indexes), the next tries back off too: 1, 2, 4 … 64 intervals.
+  // At most one collection per interval, and only while memory grows: either the heap (the
+  // garbage piling up since the last collection left it) or the resident set grew by a step.
+  // The allocator keeps freed pages for reuse, so after a collection the resident set may
+  // stay above the ceiling without growing; collecting again without new garbage would only
+  // burn CPU. Measuring the heap too keeps a burst of garbage from lifting the resident set
+  // step by step before each collection. When a collection finds most of the memory live
+  // (the heap after it is over half the ceiling: big documents, many indexes), the next
+  // tries back off too: 1, 2, 4 … 64 intervals.
   const step = options.growthBytes ?? 8 * 1024 * 1024;
   let skip = 0;
   let backoff = 1;
-  let lastCollectedAt = 0;
+  let rssAtLast = 0;
+  let heapAfterLast = 0;
   const timer = setInterval(() => {
     const now = rss();
     if (now <= options.softLimitBytes) {
       skip = 0;
       backoff = 1;
-      lastCollectedAt = 0;
+      rssAtLast = 0;
+      heapAfterLast = 0;
       return;
     }
     if (skip > 0) {
       skip--;
       return;
     }
-    if (now < lastCollectedAt + step) return;
+    if (now < rssAtLast + step && heapUsed() < heapAfterLast + step) return;
     collect();
-    lastCollectedAt = now;
-    if (heapUsed() > options.softLimitBytes / 2) {
+    rssAtLast = now;
+    heapAfterLast = heapUsed();
+    if (heapAfterLast > options.softLimitBytes / 2) {
       skip = backoff;
       backoff = Math.min(64, backoff * 2);
     } else {

@@ -69,6 +69,36 @@ describe("memory ceiling", () => {
     }
   });
 
+  it("collects_again_when_garbage_grew_a_step_even_if_the_resident_set_did_not", () => {
+    const clock = FakeTimers.install({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      let heap = 40 * MiB;
+      let collections = 0;
+      const stop = startMemoryCeiling({
+        softLimitBytes: 160 * MiB,
+        intervalMs: 1000,
+        growthBytes: 16 * MiB,
+        rss: () => 170 * MiB,
+        heapUsed: () => heap,
+        collect: () => {
+          collections++;
+          heap = 20 * MiB; // what is left live
+        },
+      });
+      clock.tick(1000);
+      assert.equal(collections, 1);
+      heap = 35 * MiB;
+      clock.tick(3000);
+      assert.equal(collections, 1, "15 MiB of new garbage is under the step");
+      heap = 36 * MiB;
+      clock.tick(1000);
+      assert.equal(collections, 2, "16 MiB of new garbage since the last collection is not");
+      stop();
+    } finally {
+      clock.uninstall();
+    }
+  });
+
   it("backs_off_when_a_collection_finds_the_memory_live", () => {
     const clock = FakeTimers.install({ toFake: ["setInterval", "clearInterval"] });
     try {
