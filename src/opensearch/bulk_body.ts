@@ -105,11 +105,18 @@ function versionText(version: bigint): string {
   return lastVersionText;
 }
 
-/** Joins operations into one `_bulk` body. */
-export function bulkBody(operations: readonly { readonly text: string }[]): string {
-  let body = "";
-  for (const op of operations) body += op.text;
-  return body;
+/**
+ * Joins operations into one `_bulk` body, encoded to UTF-8 once, straight into a buffer of
+ * the size the operations already know: handed a string, the client would measure it and
+ * the HTTP layer encode it again.
+ */
+export function bulkBody(operations: readonly BulkItem[]): Buffer {
+  let size = 0;
+  for (const op of operations) size += op.bytes;
+  const body = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const op of operations) at += body.write(op.text, at, "utf8");
+  return at === size ? body : body.subarray(0, at);
 }
 
 /** NDJSON needs one line per document; JSON text may only hold raw newlines as whitespace. */

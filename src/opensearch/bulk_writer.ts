@@ -18,8 +18,11 @@ import {
   DEFAULT_BACKOFF,
 } from "./retry.ts";
 
-/** Sends one `_bulk` body; resolves with the parsed response body, rejects with the client's error. */
-export type BulkSend = (body: string, options: { readonly refresh: boolean }) => Promise<unknown>;
+/** Sends one `_bulk` body (UTF-8 NDJSON); resolves with the parsed response body, rejects with the client's error. */
+export type BulkSend = (
+  body: Uint8Array,
+  options: { readonly refresh: boolean },
+) => Promise<unknown>;
 
 /** How the writer sends and retries. */
 export interface BulkWriterOptions {

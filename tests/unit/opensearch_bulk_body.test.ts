@@ -53,8 +53,18 @@ describe("bulk body", () => {
     const a = plainOperation({ target: "x", id: "1", document: { a: 1 } });
     const b = plainOperation({ target: "x", id: "2", document: null });
     assert.equal(
-      bulkBody([a, b]),
+      new TextDecoder().decode(bulkBody([a, b])),
       '{"index":{"_index":"x","_id":"1"}}\n{"a":1}\n{"delete":{"_index":"x","_id":"2"}}\n',
     );
+  });
+
+  it("encodes_the_body_as_utf8_of_exactly_the_operations_sizes", () => {
+    const ops = [
+      versionedOperation("t", { index: "u", id: "é", version: 5n, document: { name: "Zoë 😀" } }),
+      versionedOperation("t", { index: "u", id: "2", version: 5n, document: null }),
+    ];
+    const body = bulkBody(ops);
+    assert.equal(body.byteLength, ops[0].bytes + ops[1].bytes);
+    assert.equal(new TextDecoder("utf-8", { fatal: true }).decode(body), ops[0].text + ops[1].text);
   });
 });

@@ -23,15 +23,21 @@ const ok = (body: string) => ({
 const httpError = (statusCode: number) =>
   Object.assign(new Error(`HTTP ${statusCode}`), { name: "ResponseError", statusCode });
 
+/** What a test's fake `_bulk` endpoint sees: the body as text. */
+type TextSend = (body: string, options: { readonly refresh: boolean }) => Promise<unknown>;
+
 function options(
-  send: BulkSend,
+  send: TextSend,
   extra: { maxRetries?: number; batchSize?: number; maxBytes?: number } = {},
 ) {
   const sleeps: number[] = [];
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  // The body goes out as UTF-8 bytes; decoding it strictly also checks they are valid.
+  const bytes: BulkSend = (body, o) => send(decoder.decode(body), o);
   return {
     sleeps,
     options: {
-      send,
+      send: bytes,
       limits: { batchSize: extra.batchSize ?? 100, maxBytes: extra.maxBytes ?? 1_000_000 },
       maxRetries: extra.maxRetries ?? 3,
       random: () => 0.5,
