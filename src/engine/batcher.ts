@@ -43,31 +43,49 @@ export async function collectBatch(
   let changes = 0;
   let bytes = 0;
   let full = false;
-  for (;;) {
-    const next = queue.peek();
-    if (next) {
-      const isChange = next.item.kind === "change";
-      if (isChange && changes >= limits.maxChanges) {
+  // One timer and one controller per batch, made at its first wait on an empty queue: a
+  // steady stream empties the queue after nearly every change, and a timer, a controller and
+  // their listeners per wait cost as much as decoding the change.
+  let expired: AbortController | undefined;
+  const onStop = () => expired?.abort();
+  try {
+    for (;;) {
+      const next = queue.peek();
+      if (next) {
+        const isChange = next.item.kind === "change";
+        if (isChange && changes >= limits.maxChanges) {
+          full = true;
+          break;
+        }
+        if (isChange && changes > 0 && bytes + next.size > limits.maxBytes) {
+          full = true;
+          break;
+        }
+        queue.take();
+        events.push(next.item);
+        bytes += next.size;
+        if (isChange) changes++;
+        continue;
+      }
+      if (changes >= limits.maxChanges || bytes >= limits.maxBytes) {
         full = true;
         break;
       }
-      if (isChange && changes > 0 && bytes + next.size > limits.maxBytes) {
-        full = true;
-        break;
+      const remaining = deadline - clock.now();
+      if (remaining <= 0 || queue.closed || stop.aborted) break;
+      if (!expired) {
+        const controller = new AbortController();
+        expired = controller;
+        stop.addEventListener("abort", onStop, { once: true });
+        void clock.sleep(remaining, controller.signal).then(() => controller.abort());
       }
-      queue.take();
-      events.push(next.item);
-      bytes += next.size;
-      if (isChange) changes++;
-      continue;
+      if (!await queue.waitForItem(expired.signal)) break;
     }
-    if (changes >= limits.maxChanges || bytes >= limits.maxBytes) {
-      full = true;
-      break;
+  } finally {
+    if (expired) {
+      stop.removeEventListener("abort", onStop);
+      expired.abort();
     }
-    const remaining = deadline - clock.now();
-    if (remaining <= 0 || queue.closed) break;
-    if (!await waitUntil(queue, remaining, clock, stop)) break;
   }
   if (stop.aborted) return undefined;
   return { events, bytes, caughtUp: queue.length === 0, full, limit: limits.maxChanges };
