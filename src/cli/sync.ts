@@ -18,6 +18,7 @@ import { createPostgresChangeSource } from "../postgres/change_source.ts";
 import { resolveColumns } from "../model/resolve_columns.ts";
 import { tableKey } from "../model/relation_graph.ts";
 import { clientOptions } from "../postgres/connect.ts";
+import { dryRunSlotName } from "../postgres/slot.ts";
 import { createPostgresDocumentBuilder } from "../postgres/document_builder.ts";
 import { HttpError, startHttpSurface } from "../ops/http_server.ts";
 import type { Logger } from "../ops/logger.ts";
@@ -87,9 +88,21 @@ export async function runSync(options: SyncOptions, logger: Logger): Promise<num
     // Changes carry only the columns resolution reads; documents are re-read at build time.
     const resolveNeeds = resolveColumns(rawBuilder.graphs());
     const noColumns: ReadonlySet<string> = new Set();
+    // A dry run streams from a temporary slot of its own: it confirms what it prints, and
+    // confirming the configured slot would skip those changes for the real sync.
+    const slot = options.dryRun
+      ? dryRunSlotName(config.source.slot, process.pid)
+      : config.source.slot;
+    if (options.dryRun) {
+      logger.info("dry run: streaming from a temporary replication slot", {
+        slot,
+        untouched: config.source.slot,
+      });
+    }
     const source = createPostgresChangeSource({
       connection: config.source.connection,
-      slot: config.source.slot,
+      slot,
+      temporarySlot: options.dryRun,
       publication: config.source.publication,
       managePublication: config.source.managePublication,
       tables: rawBuilder.tablesOf(),

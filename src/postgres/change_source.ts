@@ -43,6 +43,11 @@ import { sampleSlotLag, type SlotLag } from "./slot_lag.ts";
 export interface PostgresChangeSourceOptions {
   readonly connection: PostgresConnection;
   readonly slot: string;
+  /**
+   * Create `slot` as a temporary slot, gone when its connection ends (dry runs): it must not
+   * exist yet, and the stream cannot resume on another connection.
+   */
+  readonly temporarySlot?: boolean;
   readonly publication: string;
   /** Create or extend the publication over `tables` when needed (else log the SQL). */
   readonly managePublication: boolean;
@@ -252,7 +257,7 @@ export function createPostgresChangeSource(
     );
     await loadPrimaryKeys();
 
-    const existing = await inspectSlot(sql, options.slot);
+    const existing = options.temporarySlot ? undefined : await inspectSlot(sql, options.slot);
     let start: SourceStart;
     if (existing) {
       assertUsableSlot(existing, options.connection.database);
@@ -262,7 +267,12 @@ export function createPostgresChangeSource(
     } else {
       const replication = openReplicationClient(options.connection, "flusso");
       try {
-        const created = await createSlot(replication, options.slot, true);
+        const created = await createSlot(
+          replication,
+          options.slot,
+          true,
+          options.temporarySlot === true,
+        );
         // The exported snapshot dies with the replication connection's next command: import it
         // into a transaction we hold, and hand out that transaction's own export instead.
         const snapshot = await holdSnapshot(created.snapshotName!);

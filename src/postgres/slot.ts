@@ -98,11 +98,12 @@ export async function createSlot(
   replication: postgres.Sql,
   name: string,
   exportSnapshot: boolean,
+  temporary = false,
 ): Promise<CreatedSlot> {
   const rows = await replication.unsafe<
     { consistent_point: string; snapshot_name: string | null }[]
   >(
-    createSlotCommand(name, exportSnapshot),
+    createSlotCommand(name, exportSnapshot, temporary),
   );
   return {
     consistentPoint: parseLsn(rows[0].consistent_point),
@@ -110,11 +111,27 @@ export async function createSlot(
   };
 }
 
-/** The replication command that creates the slot (also shown to operators). */
-export function createSlotCommand(name: string, exportSnapshot: boolean): string {
-  return `CREATE_REPLICATION_SLOT ${quoteIdent(name)} LOGICAL pgoutput ${
-    exportSnapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT"
-  }`;
+/**
+ * The replication command that creates the slot (also shown to operators). A temporary slot
+ * lives as long as the connection that created it and is never written to disk.
+ */
+export function createSlotCommand(
+  name: string,
+  exportSnapshot: boolean,
+  temporary = false,
+): string {
+  return `CREATE_REPLICATION_SLOT ${quoteIdent(name)}${
+    temporary ? " TEMPORARY" : ""
+  } LOGICAL pgoutput ${exportSnapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT"}`;
+}
+
+/**
+ * The temporary slot a dry run streams from instead of `slot`: unique per process and within
+ * Postgres' 63-byte name limit, so a dry run never touches the slot a real sync confirms.
+ */
+export function dryRunSlotName(slot: string, pid: number): string {
+  const suffix = `_dry_run_${pid}`;
+  return `${slot.slice(0, 63 - suffix.length)}${suffix}`;
 }
 
 /** Raised by `dropSlot` when the slot is in use and `force` was not given. */
