@@ -7,7 +7,7 @@
  */
 import process from "node:process";
 import postgres from "postgres";
-import { ConfigErrors } from "../config/errors.ts";
+import { ConfigErrors, MissingSecretError } from "../config/errors.ts";
 import { formatErrorsHuman, formatErrorsJson } from "../config/format.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/model.ts";
@@ -42,8 +42,9 @@ export async function runCheck(
   io: CheckIo = defaultCheckIo(),
 ): Promise<number> {
   let config: Config;
+  let unset: UnsetSecret[] = [];
   try {
-    config = await loadConfig(options.config, { env: io.env });
+    ({ config, unset } = await loadForCheck(options.config, io.env, options.offline));
   } catch (error) {
     if (!(error instanceof ConfigErrors)) throw error;
     if (options.format === "json") io.out(`${formatErrorsJson(error)}\n`);
@@ -59,6 +60,7 @@ export async function runCheck(
         {
           config: config.file,
           offline: options.offline,
+          unsetSecrets: unset,
           indexes: mappings,
           findings,
           errors,
@@ -69,9 +71,47 @@ export async function runCheck(
       )
     }\n`);
   } else {
-    io.out(humanReport(config, mappings, findings, options.offline));
+    io.out(humanReport(config, mappings, findings, options.offline, unset));
   }
   return errors > 0 ? ExitCode.Failure : ExitCode.Ok;
+}
+
+/** An `{ env }` secret whose variable is unset, tolerated by an offline check. */
+export interface UnsetSecret {
+  readonly variable: string;
+  readonly path: string;
+}
+
+/**
+ * Loads the config. Offline, secrets only matter when flusso connects: a config whose only
+ * errors are unset `{ env }` variables (a CI job checking configs has no production secrets)
+ * is loaded again with placeholders in their place, and the variables are reported.
+ */
+async function loadForCheck(
+  path: string,
+  env: Readonly<Record<string, string | undefined>>,
+  offline: boolean,
+): Promise<{ config: Config; unset: UnsetSecret[] }> {
+  try {
+    return { config: await loadConfig(path, { env }), unset: [] };
+  } catch (error) {
+    if (!offline || !(error instanceof ConfigErrors)) throw error;
+    const unset: UnsetSecret[] = [];
+    for (const e of error.errors) {
+      if (!(e instanceof MissingSecretError) || e.variable === undefined) throw error;
+      unset.push({ variable: e.variable, path: e.path ?? "" });
+    }
+    const filled = { ...env };
+    for (const u of unset) filled[u.variable] = placeholderFor(u.path);
+    return { config: await loadConfig(path, { env: filled }), unset };
+  }
+}
+
+/** A value that passes validation where `path` expects it; never used to connect. */
+function placeholderFor(path: string): string {
+  if (/connection_url$/.test(path)) return "postgres://offline@127.0.0.1:5432/offline";
+  if (/\burl$/.test(path)) return "http://127.0.0.1:9200";
+  return "offline-placeholder-0123456789abcdef0123456789";
 }
 
 function definitionOf(config: Config, name: string): IndexDefinition & { sink: string } {
@@ -105,6 +145,7 @@ function humanReport(
   mappings: readonly (IndexDefinition & { sink: string })[],
   findings: readonly Finding[],
   offline: boolean,
+  unset: readonly UnsetSecret[],
 ): string {
   const lines: string[] = [`${config.file}: config is valid (${config.indexes.length} indexes)`];
   for (const m of mappings) {
@@ -114,6 +155,9 @@ function humanReport(
   lines.push("");
   if (offline) {
     lines.push("offline: the database was not checked");
+    for (const u of unset) {
+      lines.push(`offline: ${u.variable} (${u.path}) is not set; it is needed when flusso runs`);
+    }
   } else if (findings.length === 0) {
     lines.push(`database ${describeConnection(config.source.connection)}: no findings`);
   } else {

@@ -122,6 +122,13 @@ export class InvalidCronError extends ConfigError {
 export class MissingSecretError extends ConfigError {
   readonly code = "missing_secret" as const;
   override name = "MissingSecretError";
+  /** The unset environment variable, for `{ env }` secrets (undefined for `{ file }`). */
+  readonly variable?: string;
+
+  constructor(message: string, details: ConfigErrorDetails & { readonly variable?: string }) {
+    super(message, details);
+    this.variable = details.variable;
+  }
 }
 
 /** The config or a schema file it names cannot be read. */

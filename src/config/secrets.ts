@@ -40,6 +40,7 @@ export function resolveSecretText(
           position: positionOf(ctx.doc, [...path, "env"]),
           path: where,
           expected: `the environment variable ${input.env}`,
+          variable: input.env,
         },
       );
     }
