@@ -137,6 +137,21 @@ function assertEveryConfirmFollowsItsWrites(timeline: Timeline, ids: string[], l
   }
 }
 
+/**
+ * Commits one transaction per user in `ids` while the sink holds its first write, so the
+ * whole backlog is queued before anything is written, then lets the engine drain it.
+ */
+async function drainHeldBacklog(ids: string[], options: EngineOptions) {
+  const hold = gate();
+  const h = harness({ sink: { gate: hold.promise } });
+  const lsns = commitUsers(h, ids);
+  const running = run(h, options);
+  await eventually(() => h.source.pulled === 2 * ids.length, "the backlog is queued");
+  hold.open();
+  await running;
+  return { h, lsns };
+}
+
 function gate() {
   let open!: () => void;
   const promise = new Promise<void>((resolve) => (open = resolve));
@@ -277,16 +292,10 @@ describe("engine invariants", () => {
   });
 
   it("builds_a_backlogs_hot_documents_once_per_catch_up_window_and_confirms_after_writing_them", async () => {
-    const hold = gate();
-    const h = harness({ sink: { gate: hold.promise } });
     // 300 transactions over 10 users: a backlog that touches every document 30 times.
     const ids = Array.from({ length: 300 }, (_, i) => String(i % 10));
-    const lsns = commitUsers(h, ids);
     const options = engineOptions({ pipeline: { ...pipeline, maxChanges: 10 } });
-    const running = run(h, options);
-    await eventually(() => h.source.pulled === 600, "the backlog is queued");
-    hold.open();
-    await running;
+    const { h, lsns } = await drainHeldBacklog(ids, options);
     const batches = h.observer.of("batch_committed").length;
     assert.ok(batches >= 30, `${batches} batches`);
     assert.ok(
@@ -299,18 +308,12 @@ describe("engine invariants", () => {
   });
 
   it("builds_every_batch_on_its_own_when_the_catch_up_window_is_off", async () => {
-    const hold = gate();
-    const h = harness({ sink: { gate: hold.promise } });
     const ids = Array.from({ length: 300 }, (_, i) => String(i % 10));
-    const lsns = commitUsers(h, ids);
     const options = engineOptions({
       pipeline: { ...pipeline, maxChanges: 10 },
       catchUpWindowMs: 0,
     });
-    const running = run(h, options);
-    await eventually(() => h.source.pulled === 600, "the backlog is queued");
-    hold.open();
-    await running;
+    const { h, lsns } = await drainHeldBacklog(ids, options);
     assert.equal(h.builder.built.length, 300, "ten documents in each of 30 batches");
     assertEveryConfirmFollowsItsWrites(h.timeline, ids, lsns);
   });
@@ -333,19 +336,13 @@ describe("engine invariants", () => {
   });
 
   it("writes_a_closing_window_in_chunks_and_builds_the_rest_while_writing", async () => {
-    const hold = gate();
-    const h = harness({ sink: { gate: hold.promise } });
     // 200 distinct users, 10 changes a batch: windows of up to 80 keys, built 5 at a time.
     const ids = Array.from({ length: 200 }, (_, i) => String(i));
-    const lsns = commitUsers(h, ids);
     const options = engineOptions({
       pipeline: { ...pipeline, maxChanges: 10 },
       flushChunkSize: 5,
     });
-    const running = run(h, options);
-    await eventually(() => h.source.pulled === 400, "the backlog is queued");
-    hold.open();
-    await running;
+    const { h, lsns } = await drainHeldBacklog(ids, options);
     assert.equal(h.sink.documents("users").size, 200);
     assert.equal(h.builder.built.length, 200, "each document built once");
     assert.ok(h.sink.writes.every((w) => w.writes.length <= 5), "writes of at most 5");

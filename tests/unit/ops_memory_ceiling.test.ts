@@ -5,10 +5,19 @@ import { runtimeCollector, startMemoryCeiling } from "../../src/ops/memory_ceili
 
 const MiB = 1024 * 1024;
 
+/** Runs `test` with fake intervals (what the ceiling's check uses), restored afterwards. */
+function withFakeIntervals(test: (clock: ReturnType<typeof FakeTimers.install>) => void): void {
+  const clock = FakeTimers.install({ toFake: ["setInterval", "clearInterval"] });
+  try {
+    test(clock);
+  } finally {
+    clock.uninstall();
+  }
+}
+
 describe("memory ceiling", () => {
   it("collects_only_while_the_resident_set_is_above_the_ceiling_at_most_once_per_interval", () => {
-    const clock = FakeTimers.install({ toFake: ["setInterval", "clearInterval"] });
-    try {
+    withFakeIntervals((clock) => {
       let rss = 100 * MiB;
       let collections = 0;
       const stop = startMemoryCeiling({
@@ -33,14 +42,11 @@ describe("memory ceiling", () => {
       rss = 300 * MiB;
       clock.tick(10_000);
       assert.equal(collections, 4, "stopped: no more checks");
-    } finally {
-      clock.uninstall();
-    }
+    });
   });
 
   it("collects_again_only_after_the_resident_set_grew_by_a_step", () => {
-    const clock = FakeTimers.install({ toFake: ["setInterval", "clearInterval"] });
-    try {
+    withFakeIntervals((clock) => {
       let rss = 170 * MiB;
       let collections = 0;
       const stop = startMemoryCeiling({
@@ -64,14 +70,11 @@ describe("memory ceiling", () => {
       clock.tick(1000);
       assert.equal(collections, 3, "back above the ceiling after dropping below it");
       stop();
-    } finally {
-      clock.uninstall();
-    }
+    });
   });
 
   it("collects_again_when_garbage_grew_a_step_even_if_the_resident_set_did_not", () => {
-    const clock = FakeTimers.install({ toFake: ["setInterval", "clearInterval"] });
-    try {
+    withFakeIntervals((clock) => {
       let heap = 40 * MiB;
       let collections = 0;
       const stop = startMemoryCeiling({
@@ -94,14 +97,11 @@ describe("memory ceiling", () => {
       clock.tick(1000);
       assert.equal(collections, 2, "16 MiB of new garbage since the last collection is not");
       stop();
-    } finally {
-      clock.uninstall();
-    }
+    });
   });
 
   it("backs_off_when_a_collection_finds_the_memory_live", () => {
-    const clock = FakeTimers.install({ toFake: ["setInterval", "clearInterval"] });
-    try {
+    withFakeIntervals((clock) => {
       let heap = 100 * MiB; // over half the ceiling: live data, not garbage
       const at: number[] = [];
       const stop = startMemoryCeiling({
@@ -119,9 +119,7 @@ describe("memory ceiling", () => {
       clock.tick(7_000);
       assert.deepEqual(at.slice(4), [20, 21, 22, 23]);
       stop();
-    } finally {
-      clock.uninstall();
-    }
+    });
   });
 
   it("uses_the_runtime_collector_only_where_one_is_exposed", () => {
