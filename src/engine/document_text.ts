@@ -5,7 +5,9 @@
  * than anything else flusso does per document.
  */
 import type { Lsn } from "./change.ts";
-import type { BuiltDocument, DocKey, SinkWrite } from "./ports.ts";
+import type { BuiltDocument, DocKey, JsonText, SinkWrite } from "./ports.ts";
+
+const utf8 = new TextDecoder();
 
 /** A document body as the ports carry it. */
 export type DocumentBody = Readonly<Record<string, unknown>>;
@@ -13,15 +15,15 @@ export type DocumentBody = Readonly<Record<string, unknown>>;
 /** Anything with a document and, maybe, its JSON text. */
 export interface HasDocument {
   readonly document: DocumentBody | null;
-  readonly json?: string;
+  readonly json?: JsonText;
 }
 
 /** Parses on first read, then keeps the object (a prototype getter: cheap to create). */
 abstract class TextDocument {
   #parsed: DocumentBody | undefined;
-  constructor(readonly json: string) {}
+  constructor(readonly json: JsonText) {}
   get document(): DocumentBody {
-    return this.#parsed ??= JSON.parse(this.json) as DocumentBody;
+    return this.#parsed ??= JSON.parse(jsonString(this.json)) as DocumentBody;
   }
 }
 
@@ -31,7 +33,7 @@ export class TextBuiltDocument extends TextDocument implements BuiltDocument {
     readonly index: string,
     readonly key: DocKey,
     readonly id: string,
-    json: string,
+    json: JsonText,
   ) {
     super(json);
   }
@@ -43,7 +45,7 @@ export class TextSinkWrite extends TextDocument implements SinkWrite {
     readonly index: string,
     readonly id: string,
     readonly version: Lsn,
-    json: string,
+    json: JsonText,
   ) {
     super(json);
   }
@@ -55,6 +57,11 @@ export function isDeleteDocument(value: HasDocument): boolean {
 }
 
 /** The JSON text of a non-delete document: its own text when present, else serialised. */
-export function documentJson(value: HasDocument): string {
+export function documentJson(value: HasDocument): JsonText {
   return value.json ?? JSON.stringify(value.document);
+}
+
+/** JSON text as a string (bytes are decoded as UTF-8). */
+export function jsonString(json: JsonText): string {
+  return typeof json === "string" ? json : utf8.decode(json);
 }

@@ -7,6 +7,12 @@ import type { Change, Lsn, SourceEvent } from "./change.ts";
 /** A root primary key: each column's text output, in `primary_key` order. */
 export type DocKey = readonly string[];
 
+/**
+ * JSON text as a string, or as its UTF-8 bytes: documents read from Postgres stay bytes from
+ * the result row to the `_bulk` body, never decoded into a string and encoded again.
+ */
+export type JsonText = string | Uint8Array;
+
 /** Where streaming starts, reported by `ChangeSource.open`. */
 export interface SourceStart {
   /** True when the slot did not exist and was created now (so every index needs a backfill). */
@@ -51,10 +57,11 @@ export interface BuiltDocument {
   /** The document body, or null for a delete. */
   readonly document: Readonly<Record<string, unknown>> | null;
   /**
-   * The document's JSON text when the builder has it (never for a delete). Sinks send it as
-   * is instead of serialising `document`, which may then be parsed lazily, on first read.
+   * The document's JSON text when the builder has it (never for a delete), as a string or as
+   * UTF-8 bytes (one line: no raw newline). Sinks send it as is instead of serialising
+   * `document`, which may then be parsed lazily, on first read.
    */
-  readonly json?: string;
+  readonly json?: JsonText;
 }
 
 /** What a batch of changes means for the indexes. */
@@ -123,7 +130,7 @@ export interface SinkWrite {
   readonly version: Lsn;
   readonly document: Readonly<Record<string, unknown>> | null;
   /** The document's JSON text, when known (see `BuiltDocument.json`); absent for a delete. */
-  readonly json?: string;
+  readonly json?: JsonText;
 }
 
 /** A write the sink refused for a reason a retry cannot fix (e.g. a mapping error). */

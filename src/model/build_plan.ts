@@ -223,13 +223,19 @@ export class PackedRowError extends Error {
 /** One row of a packed statement, decoded: a key (its column texts) and its document text. */
 export interface UnpackedRow {
   readonly key: string[];
-  /** The document's JSON text, or null when the key has no document (a delete). */
-  readonly document: string | null;
+  /**
+   * The document's JSON text — a string, or UTF-8 bytes when the row was read raw — or null
+   * when the key has no document (a delete).
+   */
+  readonly document: string | Uint8Array | null;
 }
+
+const utf8 = new TextDecoder();
 
 /**
  * Decodes the rows of `packedSql` / `packedPageSql` (`[_fl_keys, _fl_docs]` each), in order.
- * Throws PackedRowError when a pack's key and document counts differ.
+ * Columns may be text or raw UTF-8 bytes; raw documents stay bytes (views into one copy of
+ * the row's column). Throws PackedRowError when a pack's key and document counts differ.
  */
 export function unpackRows(
   index: string,
@@ -238,14 +244,32 @@ export function unpackRows(
   const out: UnpackedRow[] = [];
   for (const row of rows) {
     if (!row) continue;
-    const keys = (row[0] as string).split("\n");
-    const docs = (row[1] as string).split("\n");
+    const keyColumn = row[0] as string | Uint8Array;
+    const keys = (typeof keyColumn === "string" ? keyColumn : utf8.decode(keyColumn)).split("\n");
+    const docColumn = row[1] as string | Uint8Array;
+    // Raw bytes are copied out of the row once: the row is a view into the connection's
+    // receive buffer, whose memory the runtime may reuse once the row has been read.
+    const docs = typeof docColumn === "string" ? docColumn.split("\n") : lines(docColumn.slice());
     if (docs.length !== keys.length) throw new PackedRowError(index, keys.length, docs.length);
     for (let i = 0; i < keys.length; i++) {
       const doc = docs[i];
-      out.push({ key: keyOfJson(keys[i]), document: doc === "" ? null : doc });
+      out.push({ key: keyOfJson(keys[i]), document: doc.length === 0 ? null : doc });
     }
   }
+  return out;
+}
+
+/** The lines of UTF-8 `bytes` (split at every `\n`), as views into it. */
+function lines(bytes: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let start = 0;
+  for (;;) {
+    const end = bytes.indexOf(0x0a, start);
+    if (end === -1) break;
+    out.push(bytes.subarray(start, end));
+    start = end + 1;
+  }
+  out.push(bytes.subarray(start));
   return out;
 }
 

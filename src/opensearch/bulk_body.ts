@@ -9,8 +9,13 @@ import { documentJson, isDeleteDocument } from "../engine/document_text.ts";
 
 /** Anything the bulk writer can send: NDJSON lines (each ending in `\n`) and their size. */
 export interface BulkItem {
-  /** Action line plus source line for an index, action line only for a delete. */
+  /**
+   * Action line plus source line for an index, action line only for a delete — or only the
+   * action line when the source is `source` bytes.
+   */
   readonly text: string;
+  /** The source line's JSON as UTF-8 bytes (one line; its `\n` is added when written). */
+  readonly source?: Uint8Array;
   /** UTF-8 size of `text`, for chunking by bytes. */
   readonly bytes: number;
   /** A delete of a missing document counts as success. */
@@ -54,7 +59,19 @@ export function versionedOperation(target: string, write: SinkWrite): BulkOperat
   // The builder's JSON text goes out as is (one line: Postgres' json output has no newline
   // outside strings, where it is escaped).
   if (isDelete) return { target, write, text: action, bytes: utf8Bytes(action), isDelete };
-  const source = oneLine(documentJson(write));
+  const json = documentJson(write);
+  if (typeof json !== "string") {
+    // Bytes from Postgres go out as they came (their text has no raw newline).
+    return {
+      target,
+      write,
+      text: action,
+      source: json,
+      bytes: utf8Bytes(action) + json.length + 1,
+      isDelete,
+    };
+  }
+  const source = oneLine(json);
   // Sized by parts: measuring the joined text would first copy it into one flat string.
   const bytes = utf8Bytes(action) + utf8Bytes(source) + 1;
   return { target, write, text: `${action}${source}\n`, bytes, isDelete };
@@ -115,7 +132,14 @@ export function bulkBody(operations: readonly BulkItem[]): Buffer {
   for (const op of operations) size += op.bytes;
   const body = Buffer.allocUnsafe(size);
   let at = 0;
-  for (const op of operations) at += body.write(op.text, at, "utf8");
+  for (const op of operations) {
+    at += body.write(op.text, at, "utf8");
+    if (op.source !== undefined) {
+      body.set(op.source, at);
+      at += op.source.length;
+      body[at++] = 0x0a;
+    }
+  }
   return at === size ? body : body.subarray(0, at);
 }
 

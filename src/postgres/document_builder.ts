@@ -145,15 +145,16 @@ export async function createPostgresDocumentBuilder(
       const unique = new Map<string, DocKey>();
       for (const k of keys) unique.set(mapKey(k), k);
       const distinct = [...unique.values()];
-      // Document text by key; it stays text (see engine/document_text.ts).
-      const built = new Map<string, string | null>();
+      // Document text by key; it stays text, as bytes (see engine/document_text.ts).
+      const built = new Map<string, string | Uint8Array | null>();
       const runChunk = async (chunk: readonly DocKey[]) => {
         const arrays = Array.from({ length: plan.keyColumns }, (_, c) => chunk.map((k) => k[c]));
+        // Raw: the documents stay UTF-8 bytes from the result row to the `_bulk` body.
         const rows = await sql.unsafe(
           plan.packedSql,
           [...arrays, ...plan.params] as never[],
           PREPARED,
-        ).values();
+        ).raw();
         // Stray null rows (see above) are skipped by unpackRows.
         for (const row of unpackRows(name, rows)) built.set(mapKey(row.key), row.document);
       };
@@ -184,7 +185,7 @@ export async function createPostgresDocumentBuilder(
         : [plan.packedRangeSql, rangeParams(plan, after, through)];
       const rows = await underSnapshot(
         snapshot,
-        (q) => q.unsafe(text, params as never[], PREPARED).values(),
+        (q) => q.unsafe(text, params as never[], PREPARED).raw(),
       );
       const keys: DocKey[] = [];
       const documents: BuiltDocument[] = [];

@@ -147,4 +147,18 @@ describe("packed build results", () => {
       (e: unknown) => e instanceof PackedRowError && /2 keys but 1 documents/.test(e.message),
     );
   });
+
+  it("decodes_raw_packs_into_document_bytes_that_outlive_the_row_buffer", () => {
+    const utf8 = new TextEncoder();
+    const keys = utf8.encode('"é"\n"b"\n"c"');
+    const docs = utf8.encode('{"n":"Zoë"}\n\n{"v":2}');
+    const unpacked = unpackRows("x", [[keys, docs]]);
+    // The receive buffer a raw row points into may be reused: overwrite it.
+    docs.fill(0x20);
+    const text = unpacked.map((r) =>
+      r.document === null ? null : new TextDecoder().decode(r.document as Uint8Array)
+    );
+    assert.deepEqual(unpacked.map((r) => r.key), [["é"], ["b"], ["c"]]);
+    assert.deepEqual(text, ['{"n":"Zoë"}', null, '{"v":2}']);
+  });
 });

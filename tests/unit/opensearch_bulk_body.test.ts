@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { bulkBody, plainOperation, versionedOperation } from "../../src/opensearch/bulk_body.ts";
+import { TextSinkWrite } from "../../src/engine/document_text.ts";
 
 describe("bulk body", () => {
   it("writes_versions_above_2_pow_53_exactly", () => {
@@ -56,6 +57,19 @@ describe("bulk body", () => {
       new TextDecoder().decode(bulkBody([a, b])),
       '{"index":{"_index":"x","_id":"1"}}\n{"a":1}\n{"delete":{"_index":"x","_id":"2"}}\n',
     );
+  });
+
+  it("sends_document_bytes_as_they_came_after_their_action_line", () => {
+    const json = new TextEncoder().encode('{"name":"Zoë"}');
+    const write = new TextSinkWrite("u", "é1", 7n, json);
+    const op = versionedOperation("t", write);
+    const expected =
+      '{"index":{"_index":"t","_id":"é1","version":7,"version_type":"external_gte"}}\n' +
+      '{"name":"Zoë"}\n';
+    const body = bulkBody([op]);
+    assert.equal(new TextDecoder("utf-8", { fatal: true }).decode(body), expected);
+    assert.equal(op.bytes, body.byteLength);
+    assert.deepEqual(write.document, { name: "Zoë" }, "bytes parse on demand");
   });
 
   it("encodes_the_body_as_utf8_of_exactly_the_operations_sizes", () => {
