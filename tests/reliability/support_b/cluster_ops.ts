@@ -49,8 +49,20 @@ export async function stopServer(cluster: PostgresCluster, seconds = 60): Promis
   try {
     await pgCtl(cluster, ["stop", "-m", "fast", "-w", "-t", String(seconds)]);
   } catch (error) {
-    await pgCtl(cluster, ["stop", "-m", "immediate", "-w", "-t", "60"]);
+    await stopImmediately(cluster);
     throw new ServerStopTimeoutError("fast", seconds, String((error as Error).message));
+  }
+}
+
+/**
+ * `pg_ctl stop -m immediate`, after a slower stop gave up: that stop may still have finished
+ * in the meantime, and a server already down is what this wants.
+ */
+async function stopImmediately(cluster: PostgresCluster): Promise<void> {
+  try {
+    await pgCtl(cluster, ["stop", "-m", "immediate", "-w", "-t", "60"]);
+  } catch (error) {
+    if (!/PID file .* does not exist/.test(String((error as Error).message))) throw error;
   }
 }
 
@@ -146,7 +158,7 @@ export async function bounceServer(
     await pgCtl(cluster, ["stop", "-m", mode, "-w", "-t", String(seconds)]);
   } catch (error) {
     failure = new ServerStopTimeoutError(mode, seconds, String((error as Error).message));
-    await pgCtl(cluster, ["stop", "-m", "immediate", "-w", "-t", "60"]);
+    await stopImmediately(cluster);
   }
   await startServer(cluster);
   if (failure) throw failure;
