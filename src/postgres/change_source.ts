@@ -23,6 +23,7 @@ import { ensurePublication } from "./publication.ts";
 import { type AckWatermark, createAckWatermark } from "./replication/ack_watermark.ts";
 import { createPgoutputDecoder } from "./replication/decoder.ts";
 import {
+  DryRunStreamEndedError,
   PgoutputDecodeError,
   ReplicationProtocolError,
   SlotLostError,
@@ -159,6 +160,8 @@ export function createPostgresChangeSource(
     ) return error;
     const code = (error as { code?: string }).code;
     const message = String((error as { message?: string }).message ?? error);
+    // A temporary slot dies with its connection: there is nothing to reconnect to.
+    if (options.temporarySlot) return new DryRunStreamEndedError(options.slot, message);
     if (
       /can no longer get changes from replication slot|requested WAL segment .* removed/i.test(
         message,

@@ -94,4 +94,28 @@ describe("flusso sync --dry-run", () => {
       SELECT slot_name FROM pg_replication_slots WHERE database = current_database()`;
     assert.deepEqual(left.map((r) => r.slot_name), [db.slot], "no slot left behind");
   });
+
+  it("ends_with_a_clear_message_when_its_replication_connection_drops", async () => {
+    const before = await db.sql<{ c: string }[]>`
+      SELECT confirmed_flush_lsn::text AS c FROM pg_replication_slots WHERE slot_name = ${db.slot}`;
+    flusso = startSync({ config, databaseUrl: db.url, args: ["--dry-run"] });
+    let pid: number | null = null;
+    await until("the dry run streams", async () => {
+      const rows = await db.sql<{ pid: number | null }[]>`
+        SELECT active_pid AS pid FROM pg_replication_slots
+        WHERE temporary AND database = current_database()`;
+      pid = rows[0]?.pid ?? null;
+      return pid !== null;
+    });
+    await db.sql`SELECT pg_terminate_backend(${pid})`;
+    // Its temporary slot went with the connection: no retry can resume it.
+    assert.equal(await flusso.exited(), 1);
+    assert.match(flusso.output(), /the dry run's replication connection ended/);
+    assert.match(flusso.output(), /Run the dry run again/);
+    assert.doesNotMatch(flusso.output(), /Re-seed/);
+    flusso = undefined;
+    const after = await db.sql<{ c: string }[]>`
+      SELECT confirmed_flush_lsn::text AS c FROM pg_replication_slots WHERE slot_name = ${db.slot}`;
+    assert.deepEqual(after, before, "the configured slot did not move");
+  });
 });

@@ -28,6 +28,22 @@ export class SlotMissingError extends Error {
   }
 }
 
+/**
+ * A dry run's replication connection ended: its temporary slot ended with it, so the stream
+ * cannot resume. Nothing a real sync uses was touched. Not retried.
+ */
+export class DryRunStreamEndedError extends Error {
+  readonly slot: string;
+  constructor(slot: string, cause: string) {
+    super(
+      `the dry run's replication connection ended (${cause}), and its temporary slot "${slot}" ` +
+        `with it; nothing a real sync uses was changed. Run the dry run again.`,
+    );
+    this.name = "DryRunStreamEndedError";
+    this.slot = slot;
+  }
+}
+
 /** The slot's WAL was removed (`wal_status = lost`): it can never stream again. Not retried. */
 export class SlotLostError extends Error {
   readonly slot: string;
