@@ -106,10 +106,11 @@ export function createDeferredKeys(options: DeferredKeysOptions): DeferredKeys {
       return carried?.count ?? 0;
     },
     take(batch, now) {
-      const seen = carried && identities.get(carried);
-      const merged = seen ? extend(carried!, seen, batch) : mergeKeys(carried, batch, now);
-      if (!seen) identities.set(merged, identitiesOf(merged));
-      else identities.set(merged, seen);
+      // The carry is consumed: its key lists grow in place rather than being copied.
+      const base: MergedKeys = carried ?? { keys: new Map(), count: 0, openedAt: now };
+      const seen = (carried && identities.get(carried)) ?? identitiesOf(base);
+      const merged = extend(base, seen, batch);
+      identities.set(merged, seen);
       carried = undefined;
       return merged;
     },
@@ -144,7 +145,7 @@ export function mergeKeys(
 ): MergedKeys {
   const empty: MergedKeys = { keys: new Map(), count: 0, openedAt: carried?.openedAt ?? now };
   const seen = new Map<string, Set<string>>();
-  const base = carried ? extend(empty, seen, { ...carried, keys: carried.keys }) : empty;
+  const base = carried ? extend(empty, seen, carried) : empty;
   return extend(base, seen, batch);
 }
 
