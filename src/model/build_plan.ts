@@ -1,7 +1,8 @@
 /**
  * The build statement of one index: given the root keys of a chunk as text arrays, it builds
- * every document server-side in one round trip (`json_build_object`, correlated `json_agg`
- * subqueries for to-many relations, scalar subqueries for to-one relations and aggregates).
+ * every document server-side in one round trip, as JSON text (objects concatenated from their
+ * fields' JSON, correlated `string_agg` subqueries for to-many relations, scalar subqueries for
+ * to-one relations and aggregates).
  *
  *   SELECT k._fl_k1, …, CASE WHEN t0.<pk> IS NULL THEN NULL ELSE <document> END::text
  *   FROM unnest($1::text[], …) AS k(_fl_k1, …)
@@ -9,8 +10,6 @@
  *
  * A key whose row is missing, soft-deleted or filtered out comes back with a NULL document:
  * a delete. The document is returned as text (see scalar_sql.ts for why numbers are exact).
- * `json_build_object` takes at most 100 arguments, so objects with more than 50 fields are
- * built in groups of 50 and merged with jsonb `||` (key order is not significant in JSON).
  *
  * Backfill pages use a second statement with the same document expression over a key range
  * (`WHERE (<pk>) > (<cursor>) ORDER BY <pk> LIMIT n`): one index range scan per page instead
@@ -36,9 +35,6 @@ import { ModelShapeError } from "./errors.ts";
 import { filtersSql } from "./filter_sql.ts";
 import { columnValueSql, jsonOfKind } from "./scalar_sql.ts";
 import { type ParamValue, SqlParams } from "./sql_params.ts";
-
-/** Most key/value pairs one json_build_object call takes (100 arguments). */
-export const MAX_PAIRS = 50;
 
 /** The prepared build statement of one index. */
 export interface BuildPlan {
@@ -324,14 +320,22 @@ export function pageParams(plan: BuildPlan, after: readonly string[], limit: num
   return [...after, ...plan.params, String(limit)];
 }
 
+/**
+ * An object as JSON text, concatenated: `'{"a":' || coalesce(<a>::text, 'null') || ',"b":' …`.
+ * `json_build_object` looks up every argument's type on every row and takes at most 100
+ * arguments; plain concatenation of values that are already JSON costs Postgres about a quarter
+ * less per document (and the text carries no padding spaces). Values are `json` or JSON text;
+ * `json` converts to text without parsing. A NULL value becomes `null`, as it did in
+ * `json_build_object`.
+ */
 function objectSql(fields: readonly Field[], scope: Scope, ctx: Context): string {
-  const pairs = fields.map((f) => `${quoteLiteral(f.name)}, ${fieldSql(f, scope, ctx)}`);
-  if (pairs.length <= MAX_PAIRS) return `json_build_object(${pairs.join(", ")})`;
-  const groups: string[] = [];
-  for (let i = 0; i < pairs.length; i += MAX_PAIRS) {
-    groups.push(`json_build_object(${pairs.slice(i, i + MAX_PAIRS).join(", ")})::jsonb`);
-  }
-  return `(${groups.join(" || ")})::json`;
+  if (fields.length === 0) return `'{}'::text`;
+  const parts = fields.map((f, i) =>
+    `${quoteLiteral(`${i === 0 ? "{" : ","}${JSON.stringify(f.name)}:`)} || coalesce((${
+      fieldSql(f, scope, ctx)
+    })::text, 'null')`
+  );
+  return `(${parts.join(" || ")} || '}')`;
 }
 
 function fieldSql(field: Field, scope: Scope, ctx: Context): string {
@@ -458,12 +462,12 @@ function relationSql(field: RelationField, scope: Scope, ctx: Context): string {
   const order = orderSql(field, r);
   // Without a limit the aggregate sorts its own input: no subquery, window or second sort.
   if (field.limit === undefined) {
-    return `(SELECT coalesce(json_agg(${object} ORDER BY ${order}), '[]'::json) ${from})`;
+    return `(SELECT coalesce('[' || string_agg(${object}, ',' ORDER BY ${order}) || ']', '[]') ${from})`;
   }
   // With one, the newest n rows are picked in a subquery, and row_number() carries their
   // order into the aggregate (an aggregate's input order is only guaranteed by ORDER BY).
   const limit = ` LIMIT ${positiveInteger(field.limit, ctx, inner.path)}`;
-  return `(SELECT coalesce(json_agg(${r}s._fl_d ORDER BY ${r}s._fl_n), '[]'::json) FROM ` +
+  return `(SELECT coalesce('[' || string_agg(${r}s._fl_d, ',' ORDER BY ${r}s._fl_n) || ']', '[]') FROM ` +
     `(SELECT ${object} AS _fl_d, row_number() OVER (ORDER BY ${order}) AS _fl_n ${from} ` +
     `ORDER BY ${order}${limit}) ${r}s)`;
 }

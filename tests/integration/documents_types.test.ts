@@ -2,7 +2,7 @@
  * Type round trips: every scalar type of SCHEMA.md with edge values (int8 max, numeric(38,10),
  * NaN/Infinity, time zones, empty and multi-dimensional arrays, unicode) comes out of the
  * build statement exactly as the oracle computes it, and as written down here by hand.
- * Also: composite keys, objects wider than json_build_object's 100 arguments, every filter
+ * Also: composite keys, objects of 60+ fields, field names JSON must escape, every filter
  * operator and every aggregate.
  */
 import { after, before, describe, it } from "node:test";
@@ -102,8 +102,10 @@ const typesModel: DocumentModel = {
       name: "nested",
       fields: [scalar("integer", "i4"), { kind: "constant", name: "k", value: 3 }],
     },
-    // 60 more fields: the object no longer fits one json_build_object call.
+    // 60 more fields: wide objects (json_build_object would take only 50 pairs).
     ...Array.from({ length: 60 }, (_, i): Field => ({ kind: "constant", name: `c${i}`, value: i })),
+    // Objects are concatenated JSON text: a name with quotes and a backslash stays one key.
+    { kind: "constant", name: `odd "name" \\ 'x'`, value: "kept" },
   ],
 };
 
@@ -226,6 +228,7 @@ describe("type round trips", () => {
     assert.deepEqual(one.from_columns, { lat: 45.46, lon: 9.19 });
     assert.deepEqual(one.nested, { i4: 2147483647, k: 3 });
     assert.equal(one.c59, 59);
+    assert.equal(one[`odd "name" \\ 'x'`], "kept");
     assert.equal(one.source, "db");
 
     const two = docs.get("2")!.document!;
