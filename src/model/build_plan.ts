@@ -441,7 +441,10 @@ function orderSql(field: RelationField, r: string): string {
   const parts = field.orderBy.map((o) =>
     `${r}.${quoteIdent(o.column)} ${o.direction === "desc" ? "DESC" : "ASC"}`
   );
-  for (const pk of field.primaryKey) parts.push(`${r}.${quoteIdent(pk)} ASC`);
+  const ordered = new Set(field.orderBy.map((o) => o.column));
+  for (const pk of field.primaryKey) {
+    if (!ordered.has(pk)) parts.push(`${r}.${quoteIdent(pk)} ASC`);
+  }
   return parts.join(", ");
 }
 

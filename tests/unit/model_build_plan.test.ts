@@ -57,6 +57,30 @@ describe("build plan", () => {
     assert.ok(plan.sql.includes(`',"o''d\\"d\\\\":'`));
   });
 
+  it("orders_to_many_rows_by_the_primary_key_once_when_order_by_already_names_it", () => {
+    const children = (orderBy: { column: string; direction: "asc" | "desc" }[]): Field => ({
+      kind: "has_many",
+      name: "kids",
+      table,
+      primaryKey: ["id"],
+      foreignKey: ["id"],
+      filters: [],
+      orderBy,
+      fields: [scalar("keyword", "status")],
+    });
+    const byStatus = buildPlan(
+      indexOf("x", model([children([{ column: "status", direction: "desc" }])])),
+      catalog,
+    );
+    // Ties on status fall back to the key, so the document is deterministic.
+    assert.match(byStatus.sql, /ORDER BY t1\."status" DESC, t1\."id" ASC\)/);
+    const byKey = buildPlan(
+      indexOf("x", model([children([{ column: "id", direction: "desc" }])])),
+      catalog,
+    );
+    assert.match(byKey.sql, /ORDER BY t1\."id" DESC\)/);
+  });
+
   it("names_the_missing_column_when_the_schema_does_not_match_the_table", () => {
     assert.throws(
       () => buildPlan(indexOf("x", model([scalar("keyword", "nope")])), catalog),
