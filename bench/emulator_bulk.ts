@@ -4,7 +4,7 @@
  * of an integration test or benchmark. The emulator runs as its own process (one JS thread);
  * this process sends pre-built NDJSON bodies over one keep-alive connection, then checks the
  * count. The requests are the ones flusso's sink sends for the `items` benchmark table
- * (bench/harness/workloads.ts): 10-field documents as Postgres' `json_build_object` prints them,
+ * (bench/harness/workloads.ts): 10-field documents as flusso's build statement prints them,
  * `index`/`delete` actions on a generation index with the commit LSN as an `external_gte`
  * version, 1,000 per request, and the sink's `filter_path`, into the `dynamic: strict`
  * mapping flusso creates for that table. Two phases:
@@ -84,19 +84,19 @@ function timestamp(ms: number): string {
 }
 
 /**
- * Row `i` of `items_insert` as flusso's build statement returns it: `json_build_object` text,
- * with its `"key" : value, ` spacing.
+ * Row `i` of `items_insert` as flusso's build statement returns it: compact JSON text
+ * (`{"key":value,…}`, objects are concatenated in SQL; see src/model/build_plan.ts).
  */
 function itemJson(i: number, updated: boolean): string {
   const created = timestamp(EPOCH + i * 1000);
   const md5 = createHash("md5").update(String(i)).digest("hex");
-  return `{"id" : ${i}, "account_id" : ${i % 1000}, "sku" : "SKU-${
+  return `{"id":${i},"account_id":${i % 1000},"sku":"SKU-${
     String(i).padStart(10, "0")
-  }", "title" : "Item number ${i} of the catalogue", "description" : "${md5}${md5}${md5}", ` +
-    `"status" : "${updated ? "updated" : STATUSES[i % 3]}", "quantity" : ${
+  }","title":"Item number ${i} of the catalogue","description":"${md5}${md5}${md5}",` +
+    `"status":"${updated ? "updated" : STATUSES[i % 3]}","quantity":${
       i % 100 + (updated ? 1 : 0)
-    }, "price" : ${((i % 100_000) / 100).toFixed(2)}, "created_at" : "${created}", ` +
-    `"updated_at" : "${updated ? timestamp(EPOCH + 400 * 86_400_000 + i) : created}"}`;
+    },"price":${((i % 100_000) / 100).toFixed(2)},"created_at":"${created}",` +
+    `"updated_at":"${updated ? timestamp(EPOCH + 400 * 86_400_000 + i) : created}"}`;
 }
 
 function action(kind: "index" | "delete", id: number, version: bigint): string {

@@ -56,7 +56,7 @@ interface ObjectScan {
 }
 
 /**
- * The text of a document around its values: `{"id" : ` before the first, `, "sku" : ` before
+ * The text of a document around its values: `{"id":` before the first, `,"sku":` before
  * the next, ..., `}` after the last. Documents from one producer repeat it exactly, so a
  * document is checked by comparing these pieces and scanning only the values in between; the
  * same piece of text before a value means the same key, hence the same field and the same
