@@ -53,7 +53,19 @@ export interface SinkConfig {
   readonly numberOfReplicas: number;
   /** OpenSearch duration string, e.g. "1s". */
   readonly refreshInterval: string;
+  /** How writes made while caught up become searchable (`live_refresh`). */
+  readonly liveRefresh: LiveRefresh;
 }
+
+/** The `live_refresh` modes, in the order the docs list them. */
+export const LIVE_REFRESH_MODES = ["immediate", "wait_for", "interval"] as const;
+
+/**
+ * When documents written while caught up become searchable: `immediate` asks each such bulk
+ * for `refresh=true`, `wait_for` for `refresh=wait_for` (acknowledged after the next scheduled
+ * refresh), `interval` for nothing (searchable within `refresh_interval`).
+ */
+export type LiveRefresh = typeof LIVE_REFRESH_MODES[number];
 
 /** `[pipeline]`. */
 export interface PipelineConfig {

@@ -18,6 +18,7 @@ import {
 } from "./errors.ts";
 import { displayPath } from "./issues.ts";
 import type {
+  LiveRefresh,
   OnError,
   PipelineConfig,
   PostgresConnection,
@@ -49,6 +50,7 @@ export const DEPLOYMENT_DEFAULTS = {
     numberOfShards: 1,
     numberOfReplicas: 1,
     refreshInterval: "1s",
+    liveRefresh: "immediate" as LiveRefresh,
   },
   pipeline: {
     queueCapacity: 4096,
@@ -181,6 +183,7 @@ export function resolveDeployment(
       numberOfShards: raw.number_of_shards ?? DEPLOYMENT_DEFAULTS.sink.numberOfShards,
       numberOfReplicas: raw.number_of_replicas ?? DEPLOYMENT_DEFAULTS.sink.numberOfReplicas,
       refreshInterval: raw.refresh_interval ?? DEPLOYMENT_DEFAULTS.sink.refreshInterval,
+      liveRefresh: raw.live_refresh ?? DEPLOYMENT_DEFAULTS.sink.liveRefresh,
     };
   });
 

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { Duration, EnvRef, FileRef, OnError, SecretValue, Size } from "./shapes_common.ts";
+import { LIVE_REFRESH_MODES } from "./model.ts";
 
 /** Postgres `sslmode` values flusso understands. */
 export const SSL_MODES = ["disable", "prefer", "require", "verify-ca", "verify-full"] as const;
@@ -55,6 +56,11 @@ export const SinkShape = z.strictObject({
   refresh_interval: z.string().regex(/^(-1|\d+(ms|s|m|h|d))$/, {
     error: 'expected an OpenSearch interval such as "1s", or "-1" to disable refresh',
   }).optional(),
+  live_refresh: z.enum(LIVE_REFRESH_MODES).optional().meta({
+    description: "When documents written while caught up become searchable: " +
+      '"immediate" (refresh=true, searchable on confirm), "wait_for" (confirm after the ' +
+      'next scheduled refresh), "interval" (within refresh_interval, no extra refreshes).',
+  }),
 });
 
 /** `[pipeline]`. */

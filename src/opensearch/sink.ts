@@ -5,7 +5,7 @@
  * quarantined in the dead-letter store.
  */
 import type { Client } from "@opensearch-project/opensearch";
-import type { SinkConfig } from "../config/model.ts";
+import type { LiveRefresh, SinkConfig } from "../config/model.ts";
 import type { Rejection, Sink, SinkWrite } from "../engine/ports.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
 import { type BulkOperation, versionedOperation } from "./bulk_body.ts";
@@ -66,9 +66,14 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearch
   const dlq = createDeadLetters({ client, dlqIndex: deadLetterIndexName(prefix), writer });
   const lock = createRwLock();
   let closing: Promise<void> | undefined;
+  const refreshParam = liveRefreshParam(config.liveRefresh);
   const send: BulkWriterOptions["send"] = async (body, { refresh }) => {
     const response = await client.bulk(
-      { body, filter_path: BULK_FILTER_PATH, ...(refresh ? { refresh: "true" } : {}) } as never,
+      {
+        body,
+        filter_path: BULK_FILTER_PATH,
+        ...(refresh && refreshParam ? { refresh: refreshParam } : {}),
+      } as never,
     );
     return response.body;
   };
@@ -87,9 +92,9 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearch
       }
     }
     // Only the serving generation needs visibility; a generation being built has refresh off
-    // and becomes visible when seeded. Caught up, the bulk asks for `refresh=true`: writes are
-    // few then, and `wait_for` would hold the acknowledgement (and so commit-to-indexed
-    // latency) until the next scheduled refresh, up to `refresh_interval` later.
+    // and becomes visible when seeded. Caught up, the bulk asks for what `live_refresh` says
+    // (by default `refresh=true`: writes are few then, and `wait_for` would hold the
+    // acknowledgement, and so commit-to-indexed latency, until the next scheduled refresh).
     const failures = [
       ...await writeBulk(serving, caughtUp, { ...writer, send }),
       ...await writeBulk(building, false, { ...writer, send }),
@@ -137,4 +142,16 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearch
       return closing;
     },
   };
+}
+
+/** The `refresh` parameter a caught-up bulk sends under `mode` (none for `interval`). */
+export function liveRefreshParam(mode: LiveRefresh): "true" | "wait_for" | undefined {
+  switch (mode) {
+    case "immediate":
+      return "true";
+    case "wait_for":
+      return "wait_for";
+    case "interval":
+      return undefined;
+  }
 }

@@ -37,6 +37,7 @@ function sinkConfig(url: string, overrides: Partial<SinkConfig> = {}): SinkConfi
     numberOfShards: 1,
     numberOfReplicas: 0,
     refreshInterval: "1s",
+    liveRefresh: "immediate",
     ...overrides,
   };
 }
@@ -113,6 +114,48 @@ describe("opensearch sink writes", () => {
     } else {
       // A real cluster compares longs: one below must lose.
       assert.equal((await source("big"))?.n, 1);
+    }
+  });
+
+  it("makes_caught_up_writes_searchable_as_live_refresh_says_and_backlog_writes_never_refresh", async () => {
+    // Each mode gets its own index: a long refresh_interval keeps scheduled refreshes out of
+    // the way, except for wait_for, which would otherwise wait that long.
+    const modes = [
+      { mode: "immediate", interval: "60s", param: "true", searchable: true },
+      { mode: "wait_for", interval: "300ms", param: "wait_for", searchable: true },
+      { mode: "interval", interval: "60s", param: undefined, searchable: false },
+    ] as const;
+    for (const { mode, interval, param, searchable } of modes) {
+      const own = `${prefix}${mode.replace("_", "")}_`;
+      const modeSink = createOpenSearchSink({
+        config: sinkConfig(target.url, { refreshInterval: interval, liveRefresh: mode }),
+        prefix: own,
+        sleep: () => Promise.resolve(),
+      });
+      try {
+        await modeSink.ensure([DEFINITION]);
+        await modeSink.markSeeded("users");
+        const count = async () => {
+          const response = await modeSink.client.count({ index: `${own}users` });
+          return (response.body as { count: number }).count;
+        };
+        const before = target.emulator?.requests.length ?? 0;
+        await modeSink.write([put("b1", 10n, 1)], { caughtUp: false });
+        await modeSink.write([put("c1", 11n, 1)], { caughtUp: true });
+        assert.equal(await count() === 2, searchable, `${mode}: searchable on return`);
+        if (target.emulator !== undefined) {
+          const bulks = target.emulator.requests.slice(before).filter((r) =>
+            r.path.endsWith("/_bulk")
+          );
+          assert.equal(bulks.length, 2, mode);
+          assert.equal(bulks[0].query.refresh, undefined, `${mode}: a backlog write`);
+          assert.equal(bulks[1].query.refresh, param, `${mode}: a caught-up write`);
+        }
+      } finally {
+        await modeSink.client.indices.delete({ index: `${own}*` }, { ignore: [404] })
+          .catch(() => {});
+        await modeSink.close();
+      }
     }
   });
 

@@ -34,6 +34,7 @@ const config = (url: string, extra: Partial<SinkConfig> = {}): SinkConfig => ({
   numberOfShards: 1,
   numberOfReplicas: 0,
   refreshInterval: "1s",
+  liveRefresh: "immediate",
   ...extra,
 });
 

@@ -38,6 +38,7 @@ describe("opensearch dead letters", () => {
       numberOfShards: 1,
       numberOfReplicas: 0,
       refreshInterval: "1s",
+      liveRefresh: "immediate",
     };
     sink = createOpenSearchSink({
       config,

@@ -52,6 +52,7 @@ describe("opensearch sink lifecycle", () => {
       numberOfShards: 1,
       numberOfReplicas: 0,
       refreshInterval: "200ms",
+      liveRefresh: "immediate",
     };
     const sink = createOpenSearchSink({ config, prefix, sleep: () => Promise.resolve() });
     sinks.push(sink);

@@ -182,4 +182,5 @@ export const shopSink: SinkConfig = {
   numberOfShards: 1,
   numberOfReplicas: 0,
   refreshInterval: "1s",
+  liveRefresh: "immediate",
 };

@@ -110,6 +110,7 @@ describe("config loader", () => {
     assert.equal(config.pipeline.maxDelayMs, 1500);
     assert.equal(config.pipeline.maxBatchBytes, 1048576);
     assert.equal(config.sinks[0].maxBytes, 5 * 1024 * 1024);
+    assert.equal(config.sinks[0].liveRefresh, "wait_for");
   });
 
   it("applies_defaults_when_keys_are_absent", async () => {
@@ -122,6 +123,7 @@ describe("config loader", () => {
     assert.equal(config.source.managePublication, true);
     assert.equal(config.sinks[0].batchSize, 1000);
     assert.equal(config.sinks[0].maxBytes, 10 * 1024 * 1024);
+    assert.equal(config.sinks[0].liveRefresh, "immediate");
     assert.equal(config.pipeline.queueBytes, 64 * 1024 * 1024);
     assert.equal(config.server.publicAddress, "127.0.0.1:9464");
     assert.equal(config.indexes[0].enabled, true);
