@@ -10,11 +10,11 @@ import type { Batch } from "./batch.ts";
 import { type BatchSummary, summarize } from "./batch.ts";
 import type { FlushOutcome } from "./aimd.ts";
 import {
+  distinctWrites,
   emptyTotals,
   type FlushContext,
   type FlushTotals,
   flushWrites,
-  toWrites,
 } from "./flush.ts";
 import { retryTransient } from "./retry.ts";
 import type { Lsn } from "./change.ts";
@@ -219,7 +219,8 @@ async function buildTask(
     `builder.build(${task.index})`,
     () => context.builder.build(task.index, task.keys),
   );
-  return toWrites(built, version);
+  // The builder returns one document per distinct key: no de-duplication needed here.
+  return distinctWrites(built, version);
 }
 
 /**

@@ -31,16 +31,9 @@ export function emptyTotals(): FlushTotals {
   return { upserts: 0, deletes: 0, quarantined: 0, flushMs: 0 };
 }
 
-/** Turns built documents into writes at `version`, one per id (the last build wins). */
-export function toWrites(documents: readonly BuiltDocument[], version: Lsn): SinkWrite[] {
-  const byId = new Map<string, SinkWrite>();
-  for (const d of documents) byId.set(writeKey(d), toWrite(d, version));
-  return [...byId.values()];
-}
-
 /**
- * Turns documents known to be one per id (a backfill page: distinct keys of one index) into
- * writes at `version`, without the de-duplication `toWrites` pays for.
+ * Turns documents known to be one per id (the builder returns one per distinct key) into
+ * writes at `version`.
  */
 export function distinctWrites(documents: readonly BuiltDocument[], version: Lsn): SinkWrite[] {
   return documents.map((d) => toWrite(d, version));

@@ -76,7 +76,10 @@ export interface Resolution {
 export interface DocumentBuilder {
   /** The ids of every document, in every index, that the changes affect (set-based queries). */
   resolve(changes: readonly Change[]): Promise<Resolution>;
-  /** Builds the documents for these keys of one index from current rows. */
+  /**
+   * Builds the documents for these keys of one index from current rows: one document per
+   * distinct key (a null document for a key without a row), in any order.
+   */
   build(index: string, keys: readonly DocKey[]): Promise<BuiltDocument[]>;
   /**
    * One page of root keys in key order, after `after`, for backfill; under `snapshot` when
