@@ -167,6 +167,18 @@ export function resolveDeployment(
       : raw.password !== undefined
       ? take(resolveSecret(raw.password, [...path, "password"], ctx), undefined)
       : undefined;
+    // OpenSearch holds a `wait_for` write until a scheduled refresh; with none it would hang
+    // until the request times out, and the batch with it.
+    if (raw.live_refresh === "wait_for" && raw.refresh_interval === "-1") {
+      errors.push(
+        new InvalidValueError(
+          `sinks.${name}.live_refresh: "wait_for" waits for a scheduled refresh, but ` +
+            `refresh_interval = "-1" schedules none; set a refresh_interval such as "1s", or ` +
+            `use "immediate" or "interval"`,
+          at([...path, "live_refresh"]),
+        ),
+      );
+    }
     const username = ctx.env[`${prefix}USERNAME`] ?? raw.username;
     return {
       name,
