@@ -32,6 +32,8 @@ export interface CatalogTable {
   readonly primaryKey: readonly string[];
   /** Column lists of unique indexes (including the primary key). */
   readonly uniqueKeys: readonly (readonly string[])[];
+  /** Column lists of every index on plain columns (no expressions), in index order. */
+  readonly indexes: readonly (readonly string[])[];
   /** `d` default (primary key), `n` nothing, `f` full, `i` index. */
   readonly replicaIdentity: "d" | "n" | "f" | "i";
   /** Columns the old tuple of an UPDATE/DELETE carries (every column for `f`). */
@@ -106,10 +108,17 @@ export async function readTables(
      WHERE a.attrelid = ANY(${oids}::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
      ORDER BY a.attrelid, a.attnum`;
   const indexes = await sql<
-    { rel: number; primary: boolean; unique: boolean; ident: boolean; cols: string[] }[]
+    {
+      rel: number;
+      primary: boolean;
+      unique: boolean;
+      ident: boolean;
+      plain: boolean;
+      cols: string[];
+    }[]
   >`
     SELECT i.indrelid::int8::float8 AS rel, i.indisprimary AS primary, i.indisunique AS unique,
-           i.indisreplident AS ident,
+           i.indisreplident AS ident, i.indexprs IS NULL AS plain,
            array(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
                    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
                   ORDER BY k.ord) AS cols
@@ -140,6 +149,7 @@ export async function readTables(
       columns: cols,
       primaryKey,
       uniqueKeys: own.filter((i) => i.unique).map((i) => i.cols),
+      indexes: own.filter((i) => i.plain).map((i) => i.cols),
       replicaIdentity: ident,
       replicaIdentityColumns: identityColumns,
     });

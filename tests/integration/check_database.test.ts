@@ -130,6 +130,32 @@ describe("flusso check against postgres", () => {
     assert.equal(result.code, 0, "a warning alone does not fail the check");
   });
 
+  it("warns_of_each_relation_read_no_index_serves_with_the_create_index", async () => {
+    // A child's foreign key (read per document), a junction's right key (read to resolve a
+    // tag change) and a belongs_to column (read to resolve a company change).
+    const db = await shopDatabase(
+      "check_index",
+      "DROP INDEX orders_customer_id_idx; DROP INDEX customer_tags_tag_id_idx; " +
+        "DROP INDEX customers_company_id_idx",
+    );
+    const result = await check(configFor(db, SHOP_SCHEMAS));
+    const found = result.findings.filter((f) => f.code === "index");
+    assert.deepEqual(found.map((f) => f.sql).sort(), [
+      'CREATE INDEX ON "public"."customer_tags" ("tag_id");',
+      'CREATE INDEX ON "public"."customers" ("company_id");',
+      'CREATE INDEX ON "public"."orders" ("customer_id");',
+    ], result.out);
+    for (const f of found) assert.equal(f.severity, "warning");
+    const orders = found.find((f) => f.sql?.includes('"orders"'))!;
+    assert.match(
+      orders.message,
+      /public\.orders has no index on \(customer_id\): each customers document/,
+    );
+    assert.equal(orders.index, "customers");
+    // The junction's primary key (customer_id, tag_id) still serves reads by customer_id.
+    assert.equal(result.code, 0, "warnings alone do not fail the check");
+  });
+
   it("matches_arrays_enums_domains_and_citext_by_their_base_types", async () => {
     const db = await testDatabase(
       "check_types",
