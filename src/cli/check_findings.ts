@@ -26,11 +26,12 @@ import {
 } from "../postgres/publication.ts";
 import { expectedTypes, isNumeric, jsonish, typeVerdict } from "./check_types.ts";
 import { checkIndexes } from "./check_indexes.ts";
+import { checkStatistics } from "./check_statistics.ts";
 
 /** One thing `flusso check` found. */
 export interface Finding {
   readonly severity: "error" | "warning";
-  /** Stable kind: missing_table, missing_column, type_mismatch, key, publication, replica_identity, index, wal_level, replication_role, model, connection. */
+  /** Stable kind: missing_table, missing_column, type_mismatch, key, publication, replica_identity, index, statistics, wal_level, replication_role, model, connection. */
   readonly code: string;
   readonly index?: string;
   readonly message: string;
@@ -91,6 +92,7 @@ export function checkAgainstCatalog(config: Config, snapshot: CatalogSnapshot): 
   checkPublication(config, graphs, snapshot, out);
   checkReplicaIdentity(graphs, snapshot.tables, out);
   checkIndexes(config.indexes, snapshot.tables, out);
+  checkStatistics(snapshot.tables, out);
   return [
     ...out.filter((f) => f.severity === "error"),
     ...out.filter((f) => f.severity !== "error"),

@@ -34,6 +34,11 @@ export interface CatalogTable {
   readonly uniqueKeys: readonly (readonly string[])[];
   /** Column lists of every index on plain columns (no expressions), in index order. */
   readonly indexes: readonly (readonly string[])[];
+  /**
+   * The table holds data but Postgres has no column statistics for it (never analyzed, or
+   * analyzed while empty): the planner guesses, and may pick plans far slower than needed.
+   */
+  readonly lacksStatistics: boolean;
   /** `d` default (primary key), `n` nothing, `f` full, `i` index. */
   readonly replicaIdentity: "d" | "n" | "f" | "i";
   /** Columns the old tuple of an UPDATE/DELETE carries (every column for `f`). */
@@ -91,10 +96,21 @@ export async function readTables(
   const schemas = tables.map((t) => t.schema);
   const names = tables.map((t) => t.name);
   const rels = await sql<
-    { oid: number; schema: string; name: string; kind: string; ident: string }[]
+    {
+      oid: number;
+      schema: string;
+      name: string;
+      kind: string;
+      ident: string;
+      unanalyzed: boolean;
+    }[]
   >`
     SELECT c.oid::int8::float8 AS oid, n.nspname::text AS schema, c.relname::text AS name,
-           c.relkind::text AS kind, c.relreplident::text AS ident
+           c.relkind::text AS kind, c.relreplident::text AS ident,
+           c.relkind IN ('r', 'm') AND pg_catalog.pg_relation_size(c.oid) > 0
+             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stats s
+                              WHERE s.schemaname = n.nspname AND s.tablename = c.relname)
+             AS unanalyzed
       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       JOIN unnest(${schemas}::text[], ${names}::text[]) AS w(schema, name)
         ON w.schema = n.nspname AND w.name = c.relname
@@ -150,6 +166,7 @@ export async function readTables(
       primaryKey,
       uniqueKeys: own.filter((i) => i.unique).map((i) => i.cols),
       indexes: own.filter((i) => i.plain).map((i) => i.cols),
+      lacksStatistics: rel.unanalyzed,
       replicaIdentity: ident,
       replicaIdentityColumns: identityColumns,
     });

@@ -156,6 +156,22 @@ describe("flusso check against postgres", () => {
     assert.equal(result.code, 0, "warnings alone do not fail the check");
   });
 
+  it("warns_of_a_filled_table_without_planner_statistics_until_it_is_analyzed", async () => {
+    const db = await shopDatabase(
+      "check_stats",
+      "INSERT INTO companies (id, name, country) SELECT g, 'c' || g, 'IT' FROM generate_series(1, 50) g",
+    );
+    const before = await check(configFor(db, SHOP_SCHEMAS));
+    const found = before.findings.filter((f) => f.code === "statistics");
+    // Only the filled table: empty tables have nothing for the planner to misjudge.
+    assert.deepEqual(found.map((f) => f.sql), ['ANALYZE "public"."companies";'], before.out);
+    assert.equal(found[0].severity, "warning");
+    assert.match(found[0].message, /public\.companies holds rows but has no planner statistics/);
+    await db.sql.unsafe("ANALYZE companies");
+    const after = await check(configFor(db, SHOP_SCHEMAS));
+    assert.deepEqual(after.findings.filter((f) => f.code === "statistics"), [], after.out);
+  });
+
   it("matches_arrays_enums_domains_and_citext_by_their_base_types", async () => {
     const db = await testDatabase(
       "check_types",

@@ -16,6 +16,7 @@ function tableWith(indexes: string[][]): CatalogTable {
     primaryKey: [],
     uniqueKeys: [],
     indexes,
+    lacksStatistics: false,
     replicaIdentity: "d",
     replicaIdentityColumns: [],
   };
