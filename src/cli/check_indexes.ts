@@ -28,11 +28,11 @@ export function indexNeeds(indexes: readonly IndexConfig[]): IndexNeed[] {
     if (columns.length === 0) return;
     const key = JSON.stringify([catalogKey(table), [...columns].sort()]);
     const found = needs.get(key);
-    if (found) found.indexes.add(index);
-    else {needs.set(key, {
-        need: { table, columns, indexes: [], reason },
-        indexes: new Set([index]),
-      });}
+    if (found) {
+      found.indexes.add(index);
+      return;
+    }
+    needs.set(key, { need: { table, columns, indexes: [], reason }, indexes: new Set([index]) });
   };
   const name = (t: TableRef) => `${t.schema}.${t.name}`;
   for (const index of indexes) {
