@@ -302,7 +302,16 @@ export function startSync(options: StartSyncOptions): FlussoProcess {
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
-  if (child.pid === undefined) throw new FlussoExitError(`could not spawn ${binary}`, "");
+  if (child.pid === undefined) {
+    // The runtime reports the errno only in a later "error" event; say what can be checked now
+    // (seen once, under a parallel full run, and not reproduced alone).
+    const cwd = dirname(configPath);
+    throw new FlussoExitError(
+      `could not spawn ${binary} (binary ${existsSync(binary) ? "present" : "missing"}, ` +
+        `working directory ${cwd} ${existsSync(cwd) ? "present" : "missing"})`,
+      "",
+    );
+  }
   const pid = child.pid;
   let text = "";
   let partial = "";
