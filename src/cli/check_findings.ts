@@ -91,7 +91,7 @@ export function checkAgainstCatalog(config: Config, snapshot: CatalogSnapshot): 
   }
   checkPublication(config, graphs, snapshot, out);
   checkReplicaIdentity(graphs, snapshot.tables, out);
-  checkIndexes(config.indexes, snapshot.tables, out);
+  checkIndexes(graphs, snapshot.tables, out);
   checkStatistics(snapshot.tables, out);
   return [
     ...out.filter((f) => f.severity === "error"),

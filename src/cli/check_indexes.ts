@@ -6,7 +6,8 @@
  * column. Without an index each of those reads scans the whole table, once per document or
  * per batch; `flusso check` warns with the CREATE INDEX that fixes it.
  */
-import type { Field, IndexConfig, TableRef } from "../config/model.ts";
+import type { TableRef } from "../config/model.ts";
+import type { RelationGraph } from "../model/relation_graph.ts";
 import { catalogKey, type CatalogTable } from "../postgres/catalog.ts";
 import { quoteIdent, quoteTable } from "../postgres/identifiers.ts";
 import type { Finding } from "./check_findings.ts";
@@ -17,12 +18,12 @@ export interface IndexNeed {
   readonly columns: readonly string[];
   /** Index names needing it. */
   readonly indexes: readonly string[];
-  /** What reads by these columns, e.g. `each customers document reads its orders`. */
+  /** What reads by these columns, e.g. `each customers document reads these rows (orders)`. */
   readonly reason: string;
 }
 
-/** The (table, columns) pairs `indexes` read rows by, each once. */
-export function indexNeeds(indexes: readonly IndexConfig[]): IndexNeed[] {
+/** The (table, columns) pairs the indexes of `graphs` read rows by, each once. */
+export function indexNeeds(graphs: readonly RelationGraph[]): IndexNeed[] {
   const needs = new Map<string, { need: IndexNeed; indexes: Set<string> }>();
   const add = (index: string, table: TableRef, columns: readonly string[], reason: string) => {
     if (columns.length === 0) return;
@@ -35,45 +36,48 @@ export function indexNeeds(indexes: readonly IndexConfig[]): IndexNeed[] {
     needs.set(key, { need: { table, columns, indexes: [], reason }, indexes: new Set([index]) });
   };
   const name = (t: TableRef) => `${t.schema}.${t.name}`;
-  for (const index of indexes) {
-    const walk = (fields: readonly Field[], owner: TableRef, path: string) => {
-      for (const f of fields) {
-        const at = `${path}${f.name}`;
-        if (f.kind === "object") walk(f.fields, owner, `${at}.`);
-        if (f.kind === "belongs_to") {
+  // Each link of the relation graph is one read by non-key columns: the build reads a node's
+  // rows by its link, and resolution walks the same link upwards from a changed row.
+  for (const graph of graphs) {
+    const index = graph.index;
+    for (const node of graph.nodes) {
+      const link = node.link;
+      if (!link) continue;
+      const at = node.path;
+      switch (link.kind) {
+        case "child":
           add(
-            index.name,
-            owner,
-            f.column ?? [],
-            `a change to ${name(f.table)} finds the ${name(owner)} rows that point at it (${at})`,
+            index,
+            node.table,
+            link.foreignKey,
+            `each ${index} document reads these rows (${at})`,
           );
-          walk(f.fields, f.table, `${at}.`);
-        } else if (
-          f.kind === "has_one" || f.kind === "has_many" || f.kind === "many_to_many" ||
-          f.kind === "aggregate"
-        ) {
-          if (f.through) {
-            const j = f.through;
-            add(index.name, j.table, [j.leftKey], `each ${index.name} document reads them (${at})`);
-            add(
-              index.name,
-              j.table,
-              [j.rightKey],
-              `a change to ${name(f.table)} finds the ${index.name} documents through them (${at})`,
-            );
-          } else {
-            add(
-              index.name,
-              f.table,
-              f.foreignKey ?? [],
-              `each ${index.name} document reads these rows (${at})`,
-            );
-          }
-          if (f.kind !== "aggregate") walk(f.fields, f.table, `${at}.`);
-        }
+          break;
+        case "target":
+          add(
+            index,
+            link.parent.table,
+            link.column,
+            `a change to ${name(node.table)} finds the ${name(link.parent.table)} rows that ` +
+              `point at it (${at})`,
+          );
+          break;
+        case "through":
+          add(
+            index,
+            link.through.table,
+            [link.through.leftKey],
+            `each ${index} document reads them (${at})`,
+          );
+          add(
+            index,
+            link.through.table,
+            [link.through.rightKey],
+            `a change to ${name(node.table)} finds the ${index} documents through them (${at})`,
+          );
+          break;
       }
-    };
-    walk(index.model.fields, index.model.table, "");
+    }
   }
   return [...needs.values()].map(({ need, indexes }) => ({ ...need, indexes: [...indexes] }));
 }
@@ -88,11 +92,11 @@ export function hasIndexOn(table: CatalogTable, columns: readonly string[]): boo
 
 /** Warnings for the needs no index serves; tables that are missing or cannot be indexed are skipped. */
 export function checkIndexes(
-  indexes: readonly IndexConfig[],
+  graphs: readonly RelationGraph[],
   tables: ReadonlyMap<string, CatalogTable>,
   out: Finding[],
 ): void {
-  for (const need of indexNeeds(indexes)) {
+  for (const need of indexNeeds(graphs)) {
     const table = tables.get(catalogKey(need.table));
     // Views and foreign tables cannot be indexed here; a missing table is its own finding.
     if (!table || (table.kind !== "r" && table.kind !== "p" && table.kind !== "m")) continue;

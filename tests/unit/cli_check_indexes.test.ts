@@ -6,7 +6,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { hasIndexOn, indexNeeds } from "../../src/cli/check_indexes.ts";
 import type { CatalogTable } from "../../src/postgres/catalog.ts";
-import { customersModel, indexOf, productsModel } from "../support/shop_model.ts";
+import { relationGraph } from "../../src/model/relation_graph.ts";
+import { customersModel, productsModel } from "../support/shop_model.ts";
 
 function tableWith(indexes: string[][]): CatalogTable {
   return {
@@ -34,8 +35,8 @@ describe("check indexes", () => {
 
   it("lists_each_table_and_columns_once_across_indexes_with_every_index_that_reads_them", () => {
     const needs = indexNeeds([
-      indexOf("customers", customersModel),
-      indexOf("products", productsModel),
+      relationGraph("customers", customersModel),
+      relationGraph("products", productsModel),
     ]);
     const keyed = new Map(needs.map((n) => [`${n.table.name}(${n.columns.join(",")})`, n]));
     assert.deepEqual([...keyed.keys()].sort(), [
