@@ -1,7 +1,8 @@
 /**
  * `flusso check` against a real Postgres: a clean shop database passes; a missing column, a
  * wrong type, a table missing from the publication and a missing replica identity each
- * produce the right finding (with the SQL that fixes it); arrays, enums, domains and citext
+ * produce the right finding (with the SQL that fixes it), as do relation reads no index serves
+ * and filled tables without planner statistics (warnings); arrays, enums, domains and citext
  * are matched by their element/base types.
  */
 import { after, describe, it } from "node:test";
