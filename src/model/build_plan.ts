@@ -33,7 +33,7 @@ import { quoteIdent, quoteLiteral, quoteTable } from "../postgres/identifiers.ts
 import type { ColumnCatalog, ValueKind } from "./column_types.ts";
 import { ModelShapeError } from "./errors.ts";
 import { filtersSql } from "./filter_sql.ts";
-import { columnValueSql, jsonOfKind } from "./scalar_sql.ts";
+import { columnJsonTextSql, columnValueSql, jsonOfKind, jsonTextOfKind } from "./scalar_sql.ts";
 import { type ParamValue, SqlParams } from "./sql_params.ts";
 
 /** The prepared build statement of one index. */
@@ -343,9 +343,9 @@ function fieldSql(field: Field, scope: Scope, ctx: Context): string {
   switch (field.kind) {
     case "scalar": {
       const type = ctx.catalog.column(scope.table, field.column);
-      const value = columnValueSql(col(field.column), type, field.type, field.transforms);
+      const value = columnJsonTextSql(col(field.column), type, field.type, field.transforms);
       if (field.default === undefined || field.default === null) return value;
-      return `coalesce(${value}, ${ctx.params.add(JSON.stringify(field.default))}::text::json)`;
+      return `coalesce(${value}, ${ctx.params.add(JSON.stringify(field.default))}::text)`;
     }
     case "object":
       return objectSql(field.fields, { ...scope, path: `${scope.path}${field.name}.` }, ctx);
@@ -547,5 +547,5 @@ function aggregateSql(field: AggregateField, scope: Scope, ctx: Context): string
     expr = `(${expr})::${override.cast}`;
     kind = override.kind;
   }
-  return `(SELECT ${jsonOfKind(expr, kind)} ${from})`;
+  return `(SELECT ${jsonTextOfKind(expr, kind)} ${from})`;
 }

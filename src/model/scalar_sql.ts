@@ -65,6 +65,41 @@ export function jsonOfKind(expr: string, kind: ValueKind): string {
 }
 
 /**
+ * The JSON text of a scalar (non-array) SQL expression of kind `kind`, as a `text` value (NULL
+ * stays NULL): the same text as `jsonOfKind(expr, kind)::text`, but built without a `json`
+ * datum in between where the type's own output already is JSON. A document is concatenated
+ * from these texts (build_plan.ts), so every `to_json` saved here is saved once per field per
+ * document; timestamptz no longer parses its own JSON back (`#>>`) to append the `Z`.
+ */
+export function jsonTextOfKind(expr: string, kind: ValueKind): string {
+  switch (kind) {
+    // Their text output is their JSON (true/false, digits, the JSON text itself).
+    case "int2":
+    case "int4":
+    case "bool":
+    case "json":
+    case "jsonb":
+      return `(${expr})::text`;
+    case "int8":
+      return `CASE WHEN ${expr} BETWEEN -${MAX_SAFE} AND ${MAX_SAFE} THEN (${expr})::text ` +
+        `ELSE '"' || (${expr})::text || '"' END`;
+    case "numeric":
+      // numeric's text output is a plain decimal (never an exponent): a valid JSON number,
+      // and digits need no escaping inside a string.
+      return `CASE WHEN ${expr} IN ('NaN', 'Infinity', '-Infinity') THEN NULL ` +
+        `WHEN length(replace(ltrim(trim_scale(abs(${expr}))::text, '0.'), '.', '')) <= 15 ` +
+        `THEN (${expr})::text ELSE '"' || (${expr})::text || '"' END`;
+    case "timestamptz":
+      // A timestamp's JSON string holds no character JSON escapes: the `Z` goes in before
+      // its closing quote.
+      return `CASE WHEN isfinite(${expr}) THEN ` +
+        `left(to_json((${expr}) AT TIME ZONE 'UTC')::text, -1) || 'Z"' END`;
+    default:
+      return `(${jsonOfKind(expr, kind)})::text`;
+  }
+}
+
+/**
  * JSON of a column value for a scalar field of `fieldType` with `transforms`. Arrays map
  * element-wise; transforms turn the value into text first.
  */
@@ -88,4 +123,21 @@ export function columnValueSql(
   return `CASE WHEN ${expr} IS NULL THEN NULL ELSE (SELECT coalesce(json_agg(${
     element("_fl_u._fl_e")
   } ORDER BY _fl_u._fl_o), '[]'::json) FROM unnest(${expr}) WITH ORDINALITY AS _fl_u(_fl_e, _fl_o)) END`;
+}
+
+/**
+ * `columnValueSql` as JSON text (a `text` value, NULL for NULL): the form a document is
+ * concatenated from. Arrays, transforms and JSON parsed from text keep the `json` form.
+ */
+export function columnJsonTextSql(
+  expr: string,
+  type: ColumnType,
+  fieldType: ScalarType,
+  transforms: readonly ("lowercase" | "trim")[],
+): string {
+  const plain = !type.array && transforms.length === 0 &&
+    !(fieldType === "json" && type.kind === "text");
+  return plain
+    ? jsonTextOfKind(expr, type.kind)
+    : `(${columnValueSql(expr, type, fieldType, transforms)})::text`;
 }
