@@ -82,6 +82,14 @@ export async function startBenchSink(): Promise<BenchSink> {
 }
 
 /**
+ * Runtime flags for the emulator child from `FLUSSO_BENCH_EMULATOR_FLAGS` (as figure 7 takes
+ * them), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it inside a scenario.
+ */
+function emulatorFlags(): string[] {
+  return (process.env.FLUSSO_BENCH_EMULATOR_FLAGS ?? "").split(/\s+/).filter((f) => f);
+}
+
+/**
  * Runs the emulator as `deno run -A tests/support/opensearch/main.ts --port P --no-log` (its
  * request log keeps every body: over a million-document backfill that would be measured too).
  */
@@ -89,7 +97,7 @@ async function startEmulatorChild(): Promise<BenchSink> {
   const port = await freePort();
   const child = spawnMeasured(
     process.execPath,
-    ["run", "-A", emulatorMain, "--port", String(port), "--no-log"],
+    ["run", "-A", ...emulatorFlags(), emulatorMain, "--port", String(port), "--no-log"],
     {
       stdio: ["ignore", "ignore", "pipe"],
     },
