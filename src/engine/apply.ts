@@ -5,7 +5,7 @@
  * build the next batch while this one flushes. Confirmation is the caller's job, after the
  * flush resolves.
  */
-import type { DocKey, DocumentBuilder, SinkWrite } from "./ports.ts";
+import type { DocKey, DocumentBuilder, Resolution, SinkWrite } from "./ports.ts";
 import type { Batch } from "./batch.ts";
 import { type BatchSummary, summarize } from "./batch.ts";
 import type { FlushOutcome } from "./aimd.ts";
@@ -18,7 +18,7 @@ import {
 } from "./flush.ts";
 import { retryTransient } from "./retry.ts";
 import type { Lsn } from "./change.ts";
-import type { DeferredKeys } from "./deferred_keys.ts";
+import { type DeferredKeys, goneIdentities, keyIdentity } from "./deferred_keys.ts";
 
 /** What applying a batch needs besides flushing. */
 export interface ApplyContext extends FlushContext {
@@ -126,7 +126,7 @@ export async function prepareBatch(
   const { clock, builder } = context;
 
   let t = clock.now();
-  const resolution = summary.changes.length === 0
+  const resolution: Resolution = summary.changes.length === 0
     ? { keys: new Map(), truncated: new Set<string>() }
     : await retryTransient(
       context,
@@ -149,10 +149,12 @@ export async function prepareBatch(
     confirmLsn?: Lsn;
     firstCommitTime?: Date;
   } = { ...summary, keys: resolution.keys };
+  // Keys whose root row is gone: deletes, written without a build.
+  let gone: ReadonlyMap<string, ReadonlySet<string>> | undefined;
   const deferred = context.deferred;
   if (deferred) {
     const now = clock.now();
-    const taken = deferred.take(merged, now);
+    const taken = deferred.take({ ...merged, gone: resolution.gone }, now);
     const backlog = batch.full || !batch.caughtUp;
     const state = {
       changes: summary.changes.length,
@@ -162,17 +164,31 @@ export async function prepareBatch(
     };
     if (deferred.hold(taken, state, now)) return nothing(resolveMs, true);
     merged = taken;
+    gone = taken.gone;
+  } else {
+    gone = goneIdentities(resolution.gone);
   }
   const { version, confirmLsn, firstCommitTime } = merged;
   if (version === undefined) return { ...nothing(resolveMs), confirmLsn, firstCommitTime };
 
   const tasks: BuildTask[] = [];
+  const writes: SinkWrite[] = [];
+  const absent = builder.absent?.bind(builder);
   for (const [index, keys] of merged.keys) {
     if (!context.enabled.has(index)) continue;
     // Merged keys are distinct already.
     const distinct = deferred ? keys : distinctKeys(keys);
     documents[index] = distinct.length;
-    for (const part of chunk(distinct, context.options.flushChunkSize)) {
+    let present: readonly DocKey[] = distinct;
+    const goneIds = absent ? gone?.get(index) : undefined;
+    if (goneIds !== undefined && goneIds.size > 0) {
+      const missing: DocKey[] = [];
+      const kept: DocKey[] = [];
+      for (const key of distinct) (goneIds.has(keyIdentity(key)) ? missing : kept).push(key);
+      for (const w of distinctWrites(absent!(index, missing), version)) writes.push(w);
+      present = kept;
+    }
+    for (const part of chunk(present, context.options.flushChunkSize)) {
       tasks.push({ index, keys: part });
     }
   }
@@ -184,7 +200,6 @@ export async function prepareBatch(
   const aheadLimit = total <= context.options.pipeline.maxChanges ? total : 1;
   let buildMs = 0;
   let ahead = 0;
-  const writes: SinkWrite[] = [];
   let next = 0;
   for (; next < tasks.length && ahead < aheadLimit; next++) {
     t = clock.now();

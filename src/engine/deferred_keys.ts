@@ -30,6 +30,8 @@ import type { DocKey } from "./ports.ts";
 export interface BatchKeys {
   /** Index name → keys the batch's changes resolved to. */
   readonly keys: ReadonlyMap<string, readonly DocKey[]>;
+  /** Index name → keys among `keys` whose root row the batch left deleted (`Resolution.gone`). */
+  readonly gone?: ReadonlyMap<string, readonly DocKey[]>;
   /** The highest LSN among the batch's changes (undefined: none). */
   readonly version?: Lsn;
   /** The highest commit LSN in the batch (undefined: no commit). */
@@ -42,6 +44,12 @@ export interface BatchKeys {
 export interface MergedKeys {
   /** Index name → distinct keys, carried ones first. */
   readonly keys: ReadonlyMap<string, readonly DocKey[]>;
+  /**
+   * Index name → identities (`keyIdentity`) of the keys whose root row is gone at the end of
+   * the merged batches: a later batch that touches a key again takes it out (conservatively:
+   * building a document is always right, skipping the read only when nothing came after).
+   */
+  readonly gone?: ReadonlyMap<string, ReadonlySet<string>>;
   /** The highest LSN among the carried batches and this one (undefined: none had changes). */
   readonly version?: Lsn;
   /** The highest commit LSN among them: confirmed once these keys are written. */
@@ -109,7 +117,7 @@ export function createDeferredKeys(options: DeferredKeysOptions): DeferredKeys {
       // The carry is consumed: its key lists grow in place rather than being copied.
       const base: MergedKeys = carried ?? { keys: new Map(), count: 0, openedAt: now };
       const seen = (carried && identities.get(carried)) ?? identitiesOf(base);
-      const merged = extend(base, seen, batch);
+      const merged = extend(base, seen, batch, goneIdentities(batch.gone));
       identities.set(merged, seen);
       carried = undefined;
       return merged;
@@ -145,8 +153,18 @@ export function mergeKeys(
 ): MergedKeys {
   const empty: MergedKeys = { keys: new Map(), count: 0, openedAt: carried?.openedAt ?? now };
   const seen = new Map<string, Set<string>>();
-  const base = carried ? extend(empty, seen, carried) : empty;
-  return extend(base, seen, batch);
+  const base = carried ? extend(empty, seen, carried, carried.gone) : empty;
+  return extend(base, seen, batch, goneIdentities(batch.gone));
+}
+
+/** Index name → the identities of `gone`'s keys. */
+export function goneIdentities(
+  gone: ReadonlyMap<string, readonly DocKey[]> | undefined,
+): Map<string, Set<string>> | undefined {
+  if (gone === undefined || gone.size === 0) return undefined;
+  const out = new Map<string, Set<string>>();
+  for (const [index, keys] of gone) out.set(index, new Set(keys.map(keyIdentity)));
+  return out;
 }
 
 /**
@@ -156,11 +174,22 @@ export function mergeKeys(
 function extend(
   merged: MergedKeys,
   seen: Map<string, Set<string>>,
-  batch: BatchKeys,
+  batch: Omit<BatchKeys, "gone">,
+  batchGone: ReadonlyMap<string, ReadonlySet<string>> | undefined,
 ): MergedKeys {
   const lists = merged.keys as Map<string, DocKey[]>;
+  const gone = (merged.gone ?? new Map()) as Map<string, Set<string>>;
   let count = merged.count;
   for (const [index, list] of batch.keys) {
+    // A key the batch touches again is gone only if the batch itself says so.
+    const before = gone.get(index);
+    const after = batchGone?.get(index);
+    if (before !== undefined && before.size > 0) {
+      for (const key of list) {
+        const id = keyIdentity(key);
+        if (!after?.has(id)) before.delete(id);
+      }
+    }
     let ids = seen.get(index);
     let target = lists.get(index);
     if (ids === undefined || target === undefined) {
@@ -170,17 +199,23 @@ function extend(
       lists.set(index, target);
     }
     for (const key of list) {
-      const id = identity(key);
+      const id = keyIdentity(key);
       if (ids.has(id)) continue;
       ids.add(id);
       target.push(key);
       count++;
     }
   }
+  for (const [index, ids] of batchGone ?? []) {
+    const into = gone.get(index);
+    if (into === undefined) gone.set(index, new Set(ids));
+    else for (const id of ids) into.add(id);
+  }
   const earlier = merged.firstCommitTime;
   const later = batch.firstCommitTime;
   return {
     keys: lists,
+    ...(gone.size > 0 ? { gone } : {}),
     version: highest(merged.version, batch.version),
     confirmLsn: highest(merged.confirmLsn, batch.confirmLsn),
     firstCommitTime: earlier === undefined || (later !== undefined && later < earlier)
@@ -194,12 +229,12 @@ function extend(
 /** The identities of `merged`'s keys, per index. */
 function identitiesOf(merged: MergedKeys): Map<string, Set<string>> {
   const seen = new Map<string, Set<string>>();
-  for (const [index, list] of merged.keys) seen.set(index, new Set(list.map(identity)));
+  for (const [index, list] of merged.keys) seen.set(index, new Set(list.map(keyIdentity)));
   return seen;
 }
 
 /** A key's identity within its index (all keys of one index have the same arity). */
-function identity(key: DocKey): string {
+export function keyIdentity(key: DocKey): string {
   // A plain single-column key is its own identity: no JSON for the common case.
   return key.length === 1 ? key[0] : JSON.stringify(key);
 }

@@ -70,6 +70,12 @@ export interface Resolution {
   readonly keys: ReadonlyMap<string, readonly DocKey[]>;
   /** Indexes that a TRUNCATE touched; each must be rebuilt from current rows. */
   readonly truncated: ReadonlySet<string>;
+  /**
+   * Index name → keys among `keys` whose root row the changes deleted last (no later change
+   * recreated it). A document exists only while its root row does, so each is a delete
+   * without reading Postgres (see `DocumentBuilder.absent`). Optional: keys left out are built.
+   */
+  readonly gone?: ReadonlyMap<string, readonly DocKey[]>;
 }
 
 /** Turns changes into documents, by reading Postgres. */
@@ -81,6 +87,11 @@ export interface DocumentBuilder {
    * distinct key (a null document for a key without a row), in any order.
    */
   build(index: string, keys: readonly DocKey[]): Promise<BuiltDocument[]>;
+  /**
+   * Optional: the delete documents of keys whose root row is known to be gone
+   * (`Resolution.gone`), made without reading Postgres. Without it, such keys are built.
+   */
+  absent?(index: string, keys: readonly DocKey[]): BuiltDocument[];
   /**
    * One page of root keys in key order, after `after`, for backfill; under `snapshot` when
    * given, else a fresh REPEATABLE READ snapshot.

@@ -53,9 +53,15 @@ export interface MissedOldParent {
 class KeySet {
   readonly map = new Map<string, DocKey>();
   add(key: DocKey): void {
-    // One set holds keys of one arity; a one-column key is its own map key (this runs per
-    // change), prefixed so it can never equal the JSON of a longer key.
-    this.map.set(key.length === 1 ? `\u0001${key[0]}` : JSON.stringify(key), key);
+    this.map.set(KeySet.id(key), key);
+  }
+  delete(key: DocKey): void {
+    if (this.map.size > 0) this.map.delete(KeySet.id(key));
+  }
+  // One set holds keys of one arity; a one-column key is its own map key (this runs per
+  // change), prefixed so it can never equal the JSON of a longer key.
+  private static id(key: DocKey): string {
+    return key.length === 1 ? `\u0001${key[0]}` : JSON.stringify(key);
   }
   get size(): number {
     return this.map.size;
@@ -94,7 +100,7 @@ export async function resolveIndex(
   graph: RelationGraph,
   changes: readonly Change[],
   rawLookup: LookupFn,
-): Promise<{ keys: DocKey[]; truncated: boolean; missed: MissedOldParent[] }> {
+): Promise<{ keys: DocKey[]; gone: DocKey[]; truncated: boolean; missed: MissedOldParent[] }> {
   // A table can occur several times (a has_many and aggregates over it): identical lookups
   // from those occurrences run once.
   const memo = new Map<string, ReturnType<LookupFn>>();
@@ -127,6 +133,8 @@ export async function resolveIndex(
     entry.values.add(value);
   };
   let truncated = false;
+  // Root keys whose row the latest change on it deleted, in change order.
+  const gone = new KeySet();
   const missed = new Map<string, MissedOldParent>();
   const miss = (table: TableRef, columns: readonly string[], op: Change["op"]) =>
     missed.set(tableKey(table), { index: graph.index, table, columns, op });
@@ -154,6 +162,7 @@ export async function resolveIndex(
       const link = node.link;
       if (!link) {
         seed(change, node.primaryKey, (v) => at(node).keys.add(v), () => {});
+        trackGone(change, node.primaryKey, gone);
       } else if (link.kind === "child") {
         seed(
           change,
@@ -230,7 +239,21 @@ export async function resolveIndex(
       }
     }
   }
-  return { keys: roots.values(), truncated, missed: [...missed.values()] };
+  return { keys: roots.values(), gone: gone.values(), truncated, missed: [...missed.values()] };
+}
+
+/**
+ * Follows which root rows the changes leave deleted: a delete (or a key-changing update's old
+ * key) marks its key gone, any later insert or update of that key clears it. Changes to other
+ * tables never clear it: a document exists only while its root row does.
+ */
+function trackGone(change: Change, keyColumns: readonly string[], gone: KeySet): void {
+  const now = pick(change.new, keyColumns);
+  if (now) gone.delete(now);
+  const before = pick(change.old, keyColumns);
+  if (!before) return;
+  if (change.op === "delete") gone.add(before);
+  else if (now && before.some((v, i) => v !== now[i])) gone.add(before);
 }
 
 /**
@@ -268,15 +291,17 @@ export async function resolveAll(
   lookup: LookupFn,
 ): Promise<Resolution & { missed: MissedOldParent[] }> {
   const keys = new Map<string, DocKey[]>();
+  const gone = new Map<string, DocKey[]>();
   const truncated = new Set<string>();
   const missed: MissedOldParent[] = [];
   for (const graph of graphs) {
     const result = await resolveIndex(graph, changes, lookup);
     if (result.keys.length > 0) keys.set(graph.index, result.keys);
+    if (result.gone.length > 0) gone.set(graph.index, result.gone);
     if (result.truncated) truncated.add(graph.index);
     missed.push(...result.missed);
   }
-  return { keys, truncated, missed };
+  return { keys, gone, truncated, missed };
 }
 
 /**

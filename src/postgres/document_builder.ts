@@ -131,7 +131,7 @@ export async function createPostgresDocumentBuilder(
           { index: m.index, table: `${m.table.schema}.${m.table.name}`, columns: m.columns },
         );
       }
-      return { keys: result.keys, truncated: result.truncated };
+      return { keys: result.keys, truncated: result.truncated, gone: result.gone };
     },
 
     async build(name: string, keys: readonly DocKey[]): Promise<BuiltDocument[]> {
@@ -175,6 +175,11 @@ export async function createPostgresDocumentBuilder(
           ? { index: name, key, id, document: null }
           : new TextBuiltDocument(name, key, id, json);
       });
+    },
+
+    absent(name: string, keys: readonly DocKey[]): BuiltDocument[] {
+      indexOf(name);
+      return keys.map((key) => ({ index: name, key, id: documentId(key), document: null }));
     },
 
     async buildPage(name, { after, limit, through, snapshot }) {

@@ -219,6 +219,11 @@ export interface MemoryBuilderOptions {
   pages?: boolean;
   /** With `pages`, also offer `pageBounds` (several range pages read at once). */
   bounds?: boolean;
+  /**
+   * Report root-row deletes as `Resolution.gone` (a table whose route column is `id` is an
+   * index's root) and offer `absent`, like the Postgres builder.
+   */
+  gone?: boolean;
 }
 
 /** One `scanKeys`, `buildPage` (`page`) or `pageBounds` (`bounds`) call. */
@@ -235,6 +240,8 @@ export interface ScanRecord {
 export interface MemoryBuilder extends DocumentBuilder {
   /** One entry per built key: `index/key`. */
   readonly built: string[];
+  /** One entry per key written as a delete without a build (`absent`): `index/key`. */
+  readonly absentKeys: string[];
   readonly resolveCalls: number;
   /** Every `scanKeys` (and `buildPage`) call's options. */
   readonly scans: ScanRecord[];
@@ -243,6 +250,7 @@ export interface MemoryBuilder extends DocumentBuilder {
 /** Creates a memory builder reading `rows`. */
 export function memoryBuilder(rows: MemoryRows, options: MemoryBuilderOptions = {}): MemoryBuilder {
   const built: string[] = [];
+  const absentKeys: string[] = [];
   let resolveCalls = 0;
   const scans: ScanRecord[] = [];
   const sortedKeys = (index: string) =>
@@ -253,6 +261,7 @@ export function memoryBuilder(rows: MemoryRows, options: MemoryBuilderOptions = 
     options.routes?.[table] ?? { index: table, column: "id" };
   return {
     built,
+    absentKeys,
     scans,
     get resolveCalls() {
       return resolveCalls;
@@ -260,12 +269,22 @@ export function memoryBuilder(rows: MemoryRows, options: MemoryBuilderOptions = 
     resolve(changes): Promise<Resolution> {
       resolveCalls++;
       const keys = new Map<string, Map<string, DocKey>>();
+      const gone = new Map<string, Map<string, DocKey>>();
       const truncated = new Set<string>();
       for (const c of changes) {
         const route = routeOf(c.table.name);
         if (c.op === "truncate") {
           truncated.add(route.index);
           continue;
+        }
+        if (options.gone && route.column === "id") {
+          const perIndex = gone.get(route.index) ?? new Map<string, DocKey>();
+          gone.set(route.index, perIndex);
+          const id = (c.new ?? c.old)?.id;
+          if (id !== undefined && id !== null) {
+            if (c.op === "delete") perIndex.set(id, [id]);
+            else perIndex.delete(id);
+          }
         }
         for (const row of [c.new, c.old]) {
           const value = row?.[route.column];
@@ -278,8 +297,21 @@ export function memoryBuilder(rows: MemoryRows, options: MemoryBuilderOptions = 
       return Promise.resolve({
         keys: new Map([...keys].map(([index, m]) => [index, [...m.values()]])),
         truncated,
+        ...(options.gone
+          ? { gone: new Map([...gone].map(([index, m]) => [index, [...m.values()]])) }
+          : {}),
       });
     },
+    ...(options.gone
+      ? {
+        absent(index: string, keys: readonly DocKey[]): BuiltDocument[] {
+          return keys.map((key) => {
+            absentKeys.push(`${index}/${keyText(key)}`);
+            return { index, key, id: keyText(key), document: null };
+          });
+        },
+      }
+      : {}),
     build(index, keys): Promise<BuiltDocument[]> {
       if (transient > 0) {
         transient--;

@@ -85,6 +85,25 @@ describe("deferred keys", () => {
     assert.equal(quiet.confirmLsn, 10n);
   });
 
+  it("keeps_a_key_gone_only_while_no_later_batch_touches_it_again", () => {
+    const carry = createDeferredKeys({ sliceKeys: 100, windowKeys: 0, windowMs: 0 });
+    const slice = { changes: 5, transactions: 0, backlog: true };
+    const batch = (keys: string[], gone: string[]) => ({
+      keys: new Map([["a", keys.map((k) => [k])]]),
+      gone: new Map([["a", gone.map((k) => [k])]]),
+    });
+    // 1 and 2 deleted; a later slice recreates 1 and deletes 3; the last one touches 2 again
+    // and deletes it once more, and deletes 4 for good.
+    assert.equal(carry.hold(carry.take(batch(["1", "2"], ["1", "2"]), 0), slice, 0), true);
+    assert.equal(carry.hold(carry.take(batch(["1", "3"], ["3"]), 0), slice, 0), true);
+    const merged = carry.take(batch(["2", "4", "5"], ["2", "4"]), 0);
+    assert.deepEqual([...merged.gone!.get("a")!].sort(), ["2", "3", "4"]);
+    // Through mergeKeys too (the carried batch is already in identity form).
+    const once = mergeKeys(undefined, batch(["1", "2"], ["1", "2"]), 0);
+    const twice = mergeKeys(once, batch(["1"], []), 0);
+    assert.deepEqual([...twice.gone!.get("a")!], ["2"]);
+  });
+
   it("tells_composite_keys_apart_from_single_keys_that_look_alike", () => {
     const merged = mergeKeys(undefined, {
       keys: new Map([["a", [["1", "2"], ["1", "2"], ["12"]]], ["b", [['["1","2"]'], ["x"]]]]),

@@ -251,6 +251,53 @@ describe("engine invariants", () => {
     for (const lsn of lsns) assert.ok(h.source.confirmedLsn >= lsn);
   });
 
+  it("writes_a_document_whose_root_row_the_batch_deleted_as_a_delete_without_building_it", async () => {
+    const h = harness({ builder: { gone: true } });
+    setRow(h.rows, "users", "1", { name: "one" });
+    // A stale row for 2: were 2 built, it would be written as a document.
+    setRow(h.rows, "users", "2", { name: "stale" });
+    setRow(h.rows, "users", "3", { name: "three again" });
+    h.source.commit(10n, [
+      change("users", "1", 10n),
+      change("users", "2", 10n, { op: "delete" }),
+      change("users", "3", 10n, { op: "delete" }),
+    ]);
+    h.source.commit(20n, [change("users", "3", 20n, { op: "insert" })]);
+    await run(h);
+    assert.deepEqual(h.builder.built.sort(), ["users/1", "users/3"]);
+    assert.deepEqual(h.builder.absentKeys, ["users/2"]);
+    const docs = h.sink.indexes.get("users")!.docs;
+    assert.equal(docs.get("2")?.document, null, "2 is deleted");
+    assert.equal(docs.get("2")?.version, 20n, "at the batch's version");
+    assert.deepEqual(h.sink.documents("users").get("3"), { name: "three again" });
+    assert.equal(h.source.confirmedLsn, 20n);
+  });
+
+  it("builds_a_key_a_later_slice_of_its_transaction_recreated_and_skips_one_it_deleted", async () => {
+    const h = harness({ builder: { gone: true } });
+    setRow(h.rows, "users", "x", { name: "x again" });
+    setRow(h.rows, "users", "y", { name: "stale" });
+    // One transaction of 25 changes: three slices of at most 10, carried until the commit.
+    const changes = [
+      change("users", "x", 50n, { op: "delete" }),
+      change("users", "y", 50n),
+      ...Array.from({ length: 20 }, (_, i) => change("users", `f${i}`, 50n)),
+      change("users", "x", 50n, { op: "insert" }),
+      change("users", "y", 50n, { op: "delete" }),
+      change("users", "z", 50n),
+    ];
+    for (let i = 0; i < 20; i++) setRow(h.rows, "users", `f${i}`, { n: i });
+    setRow(h.rows, "users", "z", { name: "z" });
+    h.source.commit(50n, changes);
+    await run(h, engineOptions({ pipeline: { ...pipeline, maxChanges: 10 } }));
+    assert.ok(h.builder.built.includes("users/x"), "x was recreated: built");
+    assert.ok(!h.builder.built.includes("users/y"), "y was deleted last: not built");
+    assert.deepEqual(h.builder.absentKeys, ["users/y"]);
+    assert.deepEqual(h.sink.documents("users").get("x"), { name: "x again" });
+    assert.equal(h.sink.indexes.get("users")!.docs.get("y")?.document, null);
+    assert.equal(h.source.confirmedLsn, 50n);
+  });
+
   it("confirms_nothing_before_its_flush", async () => {
     const hold = gate();
     const h = harness({ source: { follow: true }, sink: { gate: hold.promise } });

@@ -49,6 +49,28 @@ describe("resolve plan", () => {
     assert.equal(calls.length, 0);
   });
 
+  it("marks_a_root_key_gone_only_when_its_last_root_change_deleted_it", async () => {
+    const { lookup } = fakeLookup({});
+    const r = await resolveIndex(
+      graph,
+      [
+        // 1: deleted, then recreated: built. 2: deleted last: gone, even though an address
+        // change after the delete names it (a child never brings a document back).
+        change("delete", "customers", { old: { id: "1" } }, false),
+        change("delete", "customers", { old: { id: "2" } }, false),
+        change("insert", "customers", { new: { id: "1", name: "again" } }),
+        change("insert", "addresses", { new: { id: "7", customer_id: "2", city: "c" } }),
+        // 3 → 4: the old key's row no longer exists; 4 does.
+        change("update", "customers", { new: { id: "4", name: "x" }, old: { id: "3" } }, false),
+        // 5: updated under REPLICA IDENTITY FULL, key unchanged: present.
+        change("update", "customers", { new: { id: "5", name: "y" }, old: { id: "5", name: "z" } }),
+      ],
+      lookup,
+    );
+    assert.deepEqual(r.gone, [["2"], ["3"]]);
+    for (const key of r.gone) assert.ok(r.keys.some((k) => k[0] === key[0]), `${key} in keys`);
+  });
+
   it("batches_many_child_changes_into_one_lookup_per_hop", async () => {
     const { lookup, calls } = fakeLookup({ "orders:id": [["5"], ["6"]] });
     const changes = Array.from({ length: 500 }, (_, i) =>
