@@ -11,13 +11,14 @@ import { formatErrorsHuman } from "../config/format.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config, SinkConfig } from "../config/model.ts";
 import type { DocKey, DocumentBuilder, IndexDefinition, SinkWrite } from "../engine/ports.ts";
-import { type Lsn, parseLsn } from "../engine/change.ts";
+import type { Lsn } from "../engine/change.ts";
 import { HASHED_ID_PREFIX } from "../model/document_id.ts";
 import { indexMapping } from "../model/mapping.ts";
 import type { DeadLetter } from "../opensearch/dead_letters.ts";
 import { createOpenSearchSink, type OpenSearchSink } from "../opensearch/sink.ts";
 import { clientOptions } from "../postgres/connect.ts";
 import { createPostgresDocumentBuilder } from "../postgres/document_builder.ts";
+import { walInsertLsn } from "../postgres/wal_position.ts";
 import { ExitCode } from "./exit_codes.ts";
 
 /** What replay needs from the rest of flusso, for one configuration. */
@@ -257,10 +258,7 @@ export async function createReplaySupport(config: Config): Promise<ReplaySupport
         return sink === undefined ? [] : [indexMapping(i, sink)];
       }),
       builder,
-      async currentLsn() {
-        const [row] = await sql<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`;
-        return parseLsn(row.lsn);
-      },
+      currentLsn: () => walInsertLsn(sql),
       keyOf: (index, id) => keyOfId(index, id, keyColumns.get(index) ?? 1),
       close: () => sql.end(),
     };

@@ -23,7 +23,7 @@ import type { IndexReader } from "./verify_reader.ts";
 export interface VerifyPorts {
   readonly builder: Pick<DocumentBuilder, "scanKeys" | "build">;
   readonly reader: IndexReader;
-  /** Postgres's current WAL position (`pg_current_wal_lsn()`): the version of repair writes. */
+  /** Postgres's WAL insert position (`walInsertLsn`): the version of repair writes. */
   currentLsn(): Promise<Lsn>;
   /** The normal write path (external versioning); needed only with `repair`. */
   readonly sink?: Pick<Sink, "write">;

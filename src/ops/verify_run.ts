@@ -4,9 +4,10 @@
  */
 import type postgres from "postgres";
 import type { Config, TableRef } from "../config/model.ts";
-import { type Lsn, parseLsn } from "../engine/change.ts";
+import type { Lsn } from "../engine/change.ts";
 import type { DocKey, DocumentBuilder } from "../engine/ports.ts";
 import { quoteTable } from "../postgres/identifiers.ts";
+import { walInsertLsn } from "../postgres/wal_position.ts";
 import { aliasName } from "../opensearch/naming.ts";
 import type { OpenSearchSink } from "../opensearch/sink.ts";
 import type { Logger } from "./logger.ts";
@@ -66,10 +67,9 @@ export interface Verifier {
   ): Promise<VerifyReport>;
 }
 
-/** The current WAL position of the database behind `sql`. */
-export async function currentWalLsn(sql: postgres.Sql): Promise<Lsn> {
-  const [row] = await sql<{ lsn: string }[]>`SELECT pg_current_wal_lsn()::text AS lsn`;
-  return parseLsn(row.lsn);
+/** The version of repair writes: the WAL insert position (see `walInsertLsn`). */
+export function currentWalLsn(sql: postgres.Sql): Promise<Lsn> {
+  return walInsertLsn(sql);
 }
 
 /** A Postgres "data exception" (SQLSTATE class 22), e.g. `abc` cast to bigint. */
