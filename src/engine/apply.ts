@@ -76,6 +76,12 @@ export interface PreparedBatch {
   readonly summary: BatchSummary;
   /** Its keys were carried to a later batch: nothing to write, nothing to confirm. */
   readonly held: boolean;
+  /**
+   * Changes and commit events this batch completes once written: its own and those of the
+   * batches whose keys it carries (a held batch: its own, completed later).
+   */
+  readonly changes: number;
+  readonly transactions: number;
   /** Writes built ahead, one per document, in build order. */
   readonly writes: readonly SinkWrite[];
   /**
@@ -113,6 +119,8 @@ export async function prepareBatch(
     batch,
     summary,
     held,
+    changes: summary.changes.length,
+    transactions: summary.transactions,
     writes: [],
     later: [],
     documents,
@@ -148,7 +156,16 @@ export async function prepareBatch(
     version?: Lsn;
     confirmLsn?: Lsn;
     firstCommitTime?: Date;
-  } = { ...summary, keys: resolution.keys };
+    changes?: number;
+    transactions?: number;
+  } = {
+    keys: resolution.keys,
+    version: summary.version,
+    confirmLsn: summary.confirmLsn,
+    firstCommitTime: summary.firstCommitTime,
+    changes: summary.changes.length,
+    transactions: summary.transactions,
+  };
   // Keys whose root row is gone: deletes, written without a build.
   let gone: ReadonlyMap<string, ReadonlySet<string>> | undefined;
   const deferred = context.deferred;
@@ -169,7 +186,13 @@ export async function prepareBatch(
     gone = goneIdentities(resolution.gone);
   }
   const { version, confirmLsn, firstCommitTime } = merged;
-  if (version === undefined) return { ...nothing(resolveMs), confirmLsn, firstCommitTime };
+  const completes = {
+    changes: merged.changes ?? summary.changes.length,
+    transactions: merged.transactions ?? summary.transactions,
+  };
+  if (version === undefined) {
+    return { ...nothing(resolveMs), ...completes, confirmLsn, firstCommitTime };
+  }
 
   const tasks: BuildTask[] = [];
   const writes: SinkWrite[] = [];
@@ -211,6 +234,7 @@ export async function prepareBatch(
     batch,
     summary,
     held: false,
+    ...completes,
     writes,
     later: tasks.slice(next),
     version,
@@ -247,7 +271,7 @@ export async function flushPrepared(
   context: ApplyContext,
   prepared: PreparedBatch,
 ): Promise<BatchReport> {
-  const { summary, batch } = prepared;
+  const { batch } = prepared;
   const totals = emptyTotals();
   const parts = chunk(prepared.writes, context.options.flushChunkSize);
   const flush = (part: readonly SinkWrite[], refresh: boolean) =>
@@ -286,8 +310,8 @@ export async function flushPrepared(
   if (last) await flush(last, true);
   return {
     ...totals,
-    changes: summary.changes.length,
-    transactions: summary.transactions,
+    changes: prepared.changes,
+    transactions: prepared.transactions,
     confirmLsn: prepared.confirmLsn,
     firstCommitTime: prepared.firstCommitTime,
     documents: prepared.documents,

@@ -38,6 +38,10 @@ export interface BatchKeys {
   readonly confirmLsn?: Lsn;
   /** The earliest commit time in the batch. */
   readonly firstCommitTime?: Date;
+  /** Changes in the batch (counted once its keys are written). */
+  readonly changes?: number;
+  /** Commit events in the batch. */
+  readonly transactions?: number;
 }
 
 /** Keys merged with what earlier batches carried, and what writing them confirms. */
@@ -56,6 +60,10 @@ export interface MergedKeys {
   readonly confirmLsn?: Lsn;
   /** The earliest commit time among them, for commit-to-indexed latency. */
   readonly firstCommitTime?: Date;
+  /** Changes of the merged batches: writing the keys completes them. */
+  readonly changes?: number;
+  /** Commit events of the merged batches. */
+  readonly transactions?: number;
   /** Distinct keys over every index. */
   readonly count: number;
   /** When the oldest carried batch was taken (the clock's milliseconds). */
@@ -221,6 +229,8 @@ function extend(
     firstCommitTime: earlier === undefined || (later !== undefined && later < earlier)
       ? later
       : earlier,
+    changes: (merged.changes ?? 0) + (batch.changes ?? 0),
+    transactions: (merged.transactions ?? 0) + (batch.transactions ?? 0),
     count,
     openedAt: merged.openedAt,
   };

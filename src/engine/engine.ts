@@ -425,9 +425,16 @@ export async function runEngine(
         const prepared = await prepareBatch(context, batch, flushing, writing);
         if (prepared.held) {
           // Nothing to write or confirm: go on collecting while the previous batch flushes,
-          // so a catch-up window fills while the one before it is built and written.
+          // so a catch-up window fills while the one before it is built and written. Its
+          // changes count as committed with the batch that writes its keys.
           if (abandon.signal.aborted || fatal) return;
-          await flushAndConfirm(prepared);
+          observer.emit({
+            type: "batch_held",
+            changes: prepared.changes,
+            transactions: prepared.transactions,
+            resolveMs: prepared.resolveMs,
+            carriedKeys: context.deferred.size,
+          });
           continue;
         }
         if (flushing && !await flushing) return;

@@ -71,8 +71,9 @@ export type EngineEvent =
   | {
     /** A batch was flushed and its complete transactions confirmed to the source. */
     readonly type: "batch_committed";
+    /** Changes completed by the flush: the batch's and those of the held batches it wrote. */
     readonly changes: number;
-    /** Commit events in the batch (transactions completed by it). */
+    /** Commit events completed by it (the held batches' included). */
     readonly transactions: number;
     /** Distinct documents written, per index. */
     readonly documents: Readonly<Record<string, number>>;
@@ -90,6 +91,19 @@ export type EngineEvent =
     readonly caughtUp: boolean;
     /** The adaptive cap on changes per batch at the time the batch closed. */
     readonly batchLimit: number;
+  }
+  | {
+    /**
+     * A batch was resolved and its keys carried to a later batch (a slice of a large
+     * transaction, or part of a catch-up window): nothing written or confirmed yet. Its
+     * changes are counted by the `batch_committed` of the batch that writes its keys.
+     */
+    readonly type: "batch_held";
+    readonly changes: number;
+    readonly transactions: number;
+    readonly resolveMs: number;
+    /** Distinct keys carried now, over every index. */
+    readonly carriedKeys: number;
   }
   | {
     /** The adaptive batch cap moved (AIMD). */

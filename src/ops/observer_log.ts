@@ -67,6 +67,13 @@ export function createLoggingObserver(logger: Logger): Observer {
             lsn: event.confirmedLsn === undefined ? undefined : formatLsn(event.confirmedLsn),
           });
           return;
+        case "batch_held":
+          logger.debug("batch held", {
+            changes: event.changes,
+            resolve_ms: event.resolveMs,
+            carried_keys: event.carriedKeys,
+          });
+          return;
         case "batch_limit":
           logger.debug("batch limit changed", { limit: event.limit, reason: event.reason });
           return;

@@ -224,6 +224,9 @@ export function reduceStatus(state: StatusState, event: EngineEvent, at: Date): 
         batchLimit: event.batchLimit,
       };
     }
+    case "batch_held":
+      // Counted when the batch that writes its keys commits.
+      return state;
     case "batch_limit":
       return { ...state, batchLimit: event.limit };
     case "document_quarantined": {

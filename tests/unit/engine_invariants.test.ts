@@ -329,7 +329,11 @@ describe("engine invariants", () => {
       change("users", "3", 0n),
     ]);
     await run(h, engineOptions({ pipeline: { ...pipeline, maxChanges: 2 } }));
-    assert.equal(h.observer.of("batch_committed").length, 2, "two batches");
+    assert.equal(h.observer.of("batch_held").length, 1, "the slice without the commit is held");
+    const [committed, ...more] = h.observer.of("batch_committed");
+    assert.equal(more.length, 0, "one flush");
+    assert.equal(committed.changes, 3, "it completes the held slice's changes too");
+    assert.equal(committed.transactions, 1);
     // The slice without the commit is built and written with the one holding it.
     assert.equal(h.sink.writes.length, 1);
     assert.equal(h.sink.documents("users").size, 3);
@@ -343,8 +347,13 @@ describe("engine invariants", () => {
     const ids = Array.from({ length: 300 }, (_, i) => String(i % 10));
     const options = engineOptions({ pipeline: { ...pipeline, maxChanges: 10 } });
     const { h, lsns } = await drainHeldBacklog(ids, options);
-    const batches = h.observer.of("batch_committed").length;
+    const committed = h.observer.of("batch_committed");
+    const batches = committed.length + h.observer.of("batch_held").length;
     assert.ok(batches >= 30, `${batches} batches`);
+    assert.ok(h.observer.of("batch_held").length > 0, "batches were held in a window");
+    // Every change is counted once, when the batch that writes it commits.
+    assert.equal(committed.reduce((n, b) => n + b.changes, 0), 300);
+    assert.equal(committed.reduce((n, b) => n + b.transactions, 0), 300);
     assert.ok(
       h.builder.built.length <= 30,
       `30 batches of 10 changes built ${h.builder.built.length} documents`,
