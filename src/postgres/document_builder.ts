@@ -29,8 +29,9 @@ import {
 } from "../model/relation_graph.ts";
 import { type Lookup, resolveAll } from "../model/resolve_plan.ts";
 import { loadColumnCatalog } from "./document_catalog.ts";
-import { quoteLiteral, quoteTable } from "./identifiers.ts";
+import { quoteTable } from "./identifiers.ts";
 import { scanKeys } from "./snapshot_keys.ts";
+import { inSnapshot } from "./snapshot_transaction.ts";
 import { transientOnDisconnect } from "./transient_errors.ts";
 
 /** Values per resolution lookup; larger batches take several (still per hop, not per change). */
@@ -105,14 +106,7 @@ export async function createPostgresDocumentBuilder(
   const underSnapshot = async <T>(
     snapshot: string | undefined,
     run: (q: postgres.Sql | postgres.TransactionSql) => Promise<T>,
-  ): Promise<T> => {
-    if (!snapshot) return await run(sql);
-    return await sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
-      // Importing a snapshot must be the transaction's first statement.
-      await tx.unsafe(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshot)}`);
-      return await run(tx);
-    }) as T;
-  };
+  ): Promise<T> => snapshot ? await inSnapshot(sql, snapshot, run) : await run(sql);
 
   const builder: PostgresDocumentBuilder = {
     tablesOf: () => [...tables.values()],

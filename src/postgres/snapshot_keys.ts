@@ -5,7 +5,8 @@
  */
 import type postgres from "postgres";
 import type { TableRef } from "../config/model.ts";
-import { quoteIdent, quoteLiteral, quoteTable } from "./identifiers.ts";
+import { quoteIdent, quoteTable } from "./identifiers.ts";
+import { inSnapshot } from "./snapshot_transaction.ts";
 
 /** Options of `scanKeys`. */
 export interface ScanKeysOptions {
@@ -66,11 +67,7 @@ export async function scanKeys(
   primaryKey: readonly string[],
   options: ScanKeysOptions,
 ): Promise<string[][]> {
-  const rows = await sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
-    // Importing a snapshot must be the transaction's first statement.
-    if (options.snapshot) {
-      await tx.unsafe(`SET TRANSACTION SNAPSHOT ${quoteLiteral(options.snapshot)}`);
-    }
+  const rows = await inSnapshot(sql, options.snapshot, async (tx) => {
     const types = options.after ? await keyColumnTypes(tx, table, primaryKey) : undefined;
     const { text, parameters } = scanKeysQuery(table, primaryKey, options, types);
     // Named and cached per connection: every page runs the same text (see document_builder.ts).
