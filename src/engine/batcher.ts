@@ -38,16 +38,15 @@ export async function collectBatch(
     if (stop.aborted) return undefined;
     return { events: [], bytes: 0, caughtUp: true, full: false, limit: limits.maxChanges };
   }
-  const deadline = clock.now() + limits.maxDelayMs;
+  const closesAt = clock.now() + limits.maxDelayMs;
   const events: SourceEvent[] = [];
   let changes = 0;
   let bytes = 0;
   let full = false;
-  // One timer and one controller per batch, made at its first wait on an empty queue: a
-  // steady stream empties the queue after nearly every change, and a timer, a controller and
-  // their listeners per wait cost as much as decoding the change.
-  let expired: AbortController | undefined;
-  const onStop = () => expired?.abort();
+  // One deadline per batch, made at its first wait on an empty queue: a steady stream empties
+  // the queue after nearly every change, and a timer, a controller and their listeners per
+  // wait cost as much as decoding the change.
+  let expired: Deadline | undefined;
   try {
     for (;;) {
       const next = queue.peek();
@@ -71,21 +70,13 @@ export async function collectBatch(
         full = true;
         break;
       }
-      const remaining = deadline - clock.now();
+      const remaining = closesAt - clock.now();
       if (remaining <= 0 || queue.closed || stop.aborted) break;
-      if (!expired) {
-        const controller = new AbortController();
-        expired = controller;
-        stop.addEventListener("abort", onStop, { once: true });
-        void clock.sleep(remaining, controller.signal).then(() => controller.abort());
-      }
+      expired ??= deadline(remaining, clock, stop);
       if (!await queue.waitForItem(expired.signal)) break;
     }
   } finally {
-    if (expired) {
-      stop.removeEventListener("abort", onStop);
-      expired.abort();
-    }
+    expired?.dispose();
   }
   if (stop.aborted) return undefined;
   return { events, bytes, caughtUp: queue.length === 0, full, limit: limits.maxChanges };
@@ -98,16 +89,32 @@ async function waitUntil(
   clock: Clock,
   stop: AbortSignal,
 ): Promise<boolean> {
-  const local = new AbortController();
-  const onStop = () => local.abort();
-  stop.addEventListener("abort", onStop, { once: true });
+  const expired = deadline(ms, clock, stop);
   try {
-    return await Promise.race([
-      queue.waitForItem(local.signal),
-      clock.sleep(ms, local.signal).then(() => false),
-    ]);
+    return await queue.waitForItem(expired.signal);
   } finally {
-    stop.removeEventListener("abort", onStop);
-    local.abort();
+    expired.dispose();
   }
+}
+
+/** A signal that aborts after `ms` or on `stop`, whichever comes first. */
+interface Deadline {
+  readonly signal: AbortSignal;
+  /** Cancels the timer and the listener on `stop`. */
+  dispose(): void;
+}
+
+function deadline(ms: number, clock: Clock, stop: AbortSignal): Deadline {
+  const controller = new AbortController();
+  const onStop = () => controller.abort();
+  if (stop.aborted) controller.abort();
+  else stop.addEventListener("abort", onStop, { once: true });
+  void clock.sleep(ms, controller.signal).then(() => controller.abort());
+  return {
+    signal: controller.signal,
+    dispose() {
+      stop.removeEventListener("abort", onStop);
+      controller.abort();
+    },
+  };
 }
