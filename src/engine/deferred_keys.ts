@@ -190,14 +190,9 @@ function extend(
   let count = merged.count;
   for (const [index, list] of batch.keys) {
     // A key the batch touches again is gone only if the batch itself says so.
-    const before = gone.get(index);
-    const after = batchGone?.get(index);
-    if (before !== undefined && before.size > 0) {
-      for (const key of list) {
-        const id = keyIdentity(key);
-        if (!after?.has(id)) before.delete(id);
-      }
-    }
+    const goneBefore = gone.get(index);
+    const goneAfter = batchGone?.get(index);
+    const regone = goneBefore !== undefined && goneBefore.size > 0 ? goneBefore : undefined;
     let ids = seen.get(index);
     let target = lists.get(index);
     if (ids === undefined || target === undefined) {
@@ -208,6 +203,7 @@ function extend(
     }
     for (const key of list) {
       const id = keyIdentity(key);
+      if (regone !== undefined && !goneAfter?.has(id)) regone.delete(id);
       if (ids.has(id)) continue;
       ids.add(id);
       target.push(key);

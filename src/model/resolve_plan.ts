@@ -161,8 +161,12 @@ export async function resolveIndex(
       }
       const link = node.link;
       if (!link) {
-        seed(change, node.primaryKey, (v) => at(node).keys.add(v), () => {});
-        trackGone(change, node.primaryKey, gone);
+        // A root row: its own key, new and old (a key change deletes the old document).
+        const now = pick(change.new, node.primaryKey);
+        const before = pick(change.old, node.primaryKey);
+        if (now) at(node).keys.add(now);
+        if (before) at(node).keys.add(before);
+        trackGone(change, now, before, gone);
       } else if (link.kind === "child") {
         seed(
           change,
@@ -247,10 +251,13 @@ export async function resolveIndex(
  * key) marks its key gone, any later insert or update of that key clears it. Changes to other
  * tables never clear it: a document exists only while its root row does.
  */
-function trackGone(change: Change, keyColumns: readonly string[], gone: KeySet): void {
-  const now = pick(change.new, keyColumns);
+function trackGone(
+  change: Change,
+  now: DocKey | undefined,
+  before: DocKey | undefined,
+  gone: KeySet,
+): void {
   if (now) gone.delete(now);
-  const before = pick(change.old, keyColumns);
   if (!before) return;
   if (change.op === "delete") gone.add(before);
   else if (now && before.some((v, i) => v !== now[i])) gone.add(before);
