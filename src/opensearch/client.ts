@@ -14,21 +14,26 @@ export type ClientConfig = Pick<
   "name" | "url" | "username" | "password" | "tlsVerify" | "caFile" | "timeoutMs"
 >;
 
-/** Builds the client; throws `SinkConfigError` when the CA file cannot be read. */
-export function createClient(config: ClientConfig): Client {
-  let ca: string | undefined;
-  if (config.caFile !== undefined) {
-    try {
-      ca = readFileSync(config.caFile, "utf8");
-    } catch (error) {
-      throw new SinkConfigError(
-        `sink ${JSON.stringify(config.name)}: cannot read ca_file ${
-          JSON.stringify(config.caFile)
-        }: ${(error as Error).message} (point ca_file at the PEM certificate of the cluster's CA)`,
-        { cause: error },
-      );
-    }
+/**
+ * The PEM text of the sink's `ca_file`, or undefined without one; throws `SinkConfigError`
+ * when the file cannot be read.
+ */
+export function readCaFile(config: Pick<ClientConfig, "name" | "caFile">): string | undefined {
+  if (config.caFile === undefined) return undefined;
+  try {
+    return readFileSync(config.caFile, "utf8");
+  } catch (error) {
+    throw new SinkConfigError(
+      `sink ${JSON.stringify(config.name)}: cannot read ca_file ${JSON.stringify(config.caFile)}: ${
+        (error as Error).message
+      } (point ca_file at the PEM certificate of the cluster's CA)`,
+      { cause: error },
+    );
   }
+}
+
+/** Builds the client with the CA text `ca` (see `readCaFile`). */
+export function createClient(config: ClientConfig, ca: string | undefined): Client {
   const isHttps = config.url.toLowerCase().startsWith("https:");
   return new Client({
     node: config.url,

@@ -1,8 +1,9 @@
 /**
- * The OpenSearch sink: the engine's `Sink` port over the official client. Writes go through
- * the bulk writer to every live generation of their index (the serving one and the one being
- * built); the lifecycle keeps generations, aliases and meta records; rejections can be
- * quarantined in the dead-letter store.
+ * The OpenSearch sink: the engine's `Sink` port over the official client, with `_bulk` sent by
+ * flusso's own HTTP client (bulk_http.ts). Writes go through the bulk writer to every live
+ * generation of their index (the serving one and the one being built); the lifecycle keeps
+ * generations, aliases and meta records; rejections can be quarantined in the dead-letter
+ * store.
  */
 import type { Client } from "@opensearch-project/opensearch";
 import type { LiveRefresh, SinkConfig } from "../config/model.ts";
@@ -10,7 +11,8 @@ import type { Rejection, Sink, SinkWrite } from "../engine/ports.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
 import { type BulkOperation, versionedOperation } from "./bulk_body.ts";
 import { type BulkWriterOptions, writeBulk } from "./bulk_writer.ts";
-import { createClient } from "./client.ts";
+import { createBulkHttp } from "./bulk_http.ts";
+import { createClient, readCaFile } from "./client.ts";
 import { createDeadLetters, type DeadLetters } from "./dead_letters.ts";
 import { createLifecycle } from "./lifecycle.ts";
 import { createMetaStore } from "./meta_store.ts";
@@ -43,7 +45,18 @@ const BULK_FILTER_PATH = "errors,error,status,items.*.status,items.*.error";
 export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearchSink {
   const { config, prefix } = options;
   const logger = (options.logger ?? silentLogger).child({ sink: config.name });
-  const client = createClient(config);
+  const ca = readCaFile(config);
+  const client = createClient(config, ca);
+  // `_bulk` goes through flusso's own HTTP client (see bulk_http.ts for why); every other
+  // request through the official one.
+  const bulkHttp = createBulkHttp({
+    url: config.url,
+    username: config.username,
+    password: config.username !== undefined ? config.password?.reveal() ?? "" : undefined,
+    ca,
+    tlsVerify: config.tlsVerify,
+    timeoutMs: config.timeoutMs,
+  });
   const writer: Omit<BulkWriterOptions, "send"> = {
     limits: { batchSize: config.batchSize, maxBytes: config.maxBytes },
     maxRetries: config.maxRetries,
@@ -67,16 +80,10 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearch
   const lock = createRwLock();
   let closing: Promise<void> | undefined;
   const refreshParam = liveRefreshParam(config.liveRefresh);
-  const send: BulkWriterOptions["send"] = async (body, { refresh }) => {
-    const response = await client.bulk(
-      {
-        body,
-        filter_path: BULK_FILTER_PATH,
-        ...(refresh && refreshParam ? { refresh: refreshParam } : {}),
-      } as never,
-    );
-    return response.body;
-  };
+  const filterPath = `filter_path=${encodeURIComponent(BULK_FILTER_PATH)}`;
+  const refreshingQuery = refreshParam ? `${filterPath}&refresh=${refreshParam}` : filterPath;
+  const send: BulkWriterOptions["send"] = (body, { refresh }) =>
+    bulkHttp.bulk(refresh ? refreshingQuery : filterPath, body);
 
   const write = async (
     writes: readonly SinkWrite[],
@@ -138,6 +145,7 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearch
     startReindex: (index) => lock.exclusive(() => lifecycle.startReindex(index)),
     close() {
       // The client's close() never settles when called twice; the sink's close is idempotent.
+      bulkHttp.close();
       closing ??= client.close();
       return closing;
     },
