@@ -7,7 +7,12 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   type AddressInfo,
   createServer as createNetServer,
@@ -295,6 +300,77 @@ describe("bulk http client", () => {
       });
     } finally {
       client.close();
+    }
+  });
+
+  it("verifies_tls_against_the_ca_and_names_a_certificate_problem_as_fatal", async (t) => {
+    try {
+      execFileSync("openssl", ["version"], { stdio: "ignore" });
+    } catch {
+      return t.skip("openssl is not installed: cannot make a test certificate");
+    }
+    const dir = mkdtempSync(join(tmpdir(), "flusso-bulk-tls-"));
+    const key = join(dir, "key.pem");
+    const cert = join(dir, "cert.pem");
+    execFileSync("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ], { stdio: "ignore" });
+    const https = createHttpsServer(
+      { key: readFileSync(key), cert: readFileSync(cert) },
+      (request, response) => {
+        request.resume();
+        request.on("end", () => {
+          response.writeHead(200, { "content-type": "application/json" });
+          response.end(OK);
+        });
+      },
+    );
+    await new Promise<void>((resolve) => https.listen(0, "127.0.0.1", resolve));
+    const port = (https.address() as AddressInfo).port;
+    const send = async (host: string, extra: { ca?: string; tlsVerify?: boolean }) => {
+      const client = createBulkHttp({
+        url: `https://${host}:${port}`,
+        tlsVerify: extra.tlsVerify ?? true,
+        ...(extra.ca !== undefined ? { ca: extra.ca } : {}),
+        timeoutMs: 5000,
+      });
+      try {
+        return await client.bulk("", BODY);
+      } finally {
+        client.close();
+      }
+    };
+    try {
+      await assert.rejects(send("127.0.0.1", {}), (error: unknown) => {
+        assert.ok(error instanceof HttpConnectionError);
+        const failure = classifyRequestError(error);
+        assert.equal(failure.kind, "fatal", "an untrusted certificate is not retried");
+        assert.match(failure.message, /ca_file/);
+        return true;
+      });
+      const ca = readFileSync(cert, "utf8");
+      assert.deepEqual(await send("127.0.0.1", { ca }), JSON.parse(OK));
+      // A host name is checked against the certificate (sent as SNI).
+      assert.deepEqual(await send("localhost", { ca }), JSON.parse(OK));
+      assert.deepEqual(await send("127.0.0.1", { tlsVerify: false }), JSON.parse(OK));
+    } finally {
+      https.closeAllConnections();
+      await new Promise<void>((resolve) => https.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
