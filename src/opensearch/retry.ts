@@ -37,7 +37,7 @@ export type RequestFailure =
   /** Anything else (401, 403, 400, …): a retry cannot fix it. */
   | { readonly kind: "fatal"; readonly status?: number; readonly message: string };
 
-/** The error fields flusso reads from the client's errors, without importing its classes. */
+/** The error fields flusso reads from either client's errors, without importing their classes. */
 interface ClientErrorLike {
   readonly name?: string;
   readonly message?: string;
@@ -55,7 +55,10 @@ const TRANSIENT_ERROR_NAMES = new Set([
 /** Node's TLS verification messages: a configuration problem no retry can fix. */
 const CERTIFICATE_PROBLEM = /certificate|altnames/i;
 
-/** Classifies an error thrown by the OpenSearch client for one request. */
+/**
+ * Classifies an error thrown for one request by the official client or by flusso's bulk
+ * HTTP client (http_errors.ts gives its errors the official client's names).
+ */
 export function classifyRequestError(error: unknown): RequestFailure {
   const e = (typeof error === "object" && error !== null ? error : {}) as ClientErrorLike;
   const message = e.message ?? String(error);
