@@ -243,27 +243,36 @@ export interface DrainTimes {
   readonly internalAt?: number;
 }
 
-/** Waits for the slot to confirm `target`, noting also when flusso's own /status did. */
+/**
+ * Waits for the slot to confirm `target`, noting also when flusso's own /status did. The slot
+ * (a catalog read in Postgres) is polled every `slotIntervalMs` (default 5 ms), so the figure
+ * is not rounded up to a coarse poll; /status every `intervalMs` at most, since answering it
+ * costs flusso CPU.
+ */
 export async function waitForDrain(
   flusso: FlussoProcess,
   sql: postgres.Sql,
   config: WrittenConfig,
   target: bigint,
-  options: { intervalMs?: number; timeoutMs?: number } = {},
+  options: { intervalMs?: number; slotIntervalMs?: number; timeoutMs?: number } = {},
 ): Promise<DrainTimes> {
   let internalAt: number | undefined;
+  const statusEvery = options.intervalMs ?? 20;
+  let statusAt = -Infinity;
   const slotAt = await waitUntil(
     `slot ${config.slot} to confirm ${formatLsn(target)}`,
     flusso,
     async () => {
-      if (
-        internalAt === undefined && ((await statusConfirmedLsn(config.statusUrl)) ?? 0n) >= target
-      ) {
-        internalAt = performance.now();
+      const now = performance.now();
+      if (internalAt === undefined && now - statusAt >= statusEvery) {
+        statusAt = now;
+        if (((await statusConfirmedLsn(config.statusUrl)) ?? 0n) >= target) {
+          internalAt = performance.now();
+        }
       }
       return ((await confirmedFlushLsn(sql, config.slot)) ?? 0n) >= target;
     },
-    options,
+    { intervalMs: options.slotIntervalMs ?? 5, timeoutMs: options.timeoutMs },
   );
   return { slotAt, internalAt: internalAt ?? slotAt };
 }
