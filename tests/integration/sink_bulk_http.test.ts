@@ -7,7 +7,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
@@ -27,6 +26,7 @@ import {
   HttpTimeoutError,
 } from "../../src/opensearch/http_errors.ts";
 import { classifyRequestError } from "../../src/opensearch/retry.ts";
+import { hasOpenssl, selfSignedCertificate } from "../support/self_signed.ts";
 
 const BODY = Buffer.from('{"index":{"_index":"a","_id":"1"}}\n{"name":"é✓"}\n');
 const OK = '{"errors":false,"items":[{"index":{"status":201}}]}';
@@ -304,31 +304,12 @@ describe("bulk http client", () => {
   });
 
   it("verifies_tls_against_the_ca_and_names_a_certificate_problem_as_fatal", async (t) => {
-    try {
-      execFileSync("openssl", ["version"], { stdio: "ignore" });
-    } catch {
-      return t.skip("openssl is not installed: cannot make a test certificate");
-    }
+    if (!hasOpenssl()) return t.skip("openssl is not installed: cannot make a test certificate");
     const dir = mkdtempSync(join(tmpdir(), "flusso-bulk-tls-"));
-    const key = join(dir, "key.pem");
-    const cert = join(dir, "cert.pem");
-    execFileSync("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    ], { stdio: "ignore" });
+    const { key, cert } = selfSignedCertificate(dir, "localhost", [
+      "DNS:localhost",
+      "IP:127.0.0.1",
+    ]);
     const https = createHttpsServer(
       { key: readFileSync(key), cert: readFileSync(cert) },
       (request, response) => {

@@ -5,7 +5,6 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import {
   createServer as createHttpServer,
@@ -21,6 +20,7 @@ import type { SinkConfig } from "../../src/config/model.ts";
 import { Secret } from "../../src/config/secret.ts";
 import { SinkConfigError, SinkRequestError } from "../../src/opensearch/errors.ts";
 import { createOpenSearchSink } from "../../src/opensearch/sink.ts";
+import { hasOpenssl, selfSignedCertificate } from "../support/self_signed.ts";
 
 const config = (url: string, extra: Partial<SinkConfig> = {}): SinkConfig => ({
   name: "search",
@@ -46,15 +46,6 @@ function handler(seen: (string | undefined)[]) {
     response.writeHead(200, { "content-type": "application/json" });
     response.end(request.method === "HEAD" ? undefined : "{}");
   };
-}
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe("opensearch sink connection", () => {
@@ -103,25 +94,7 @@ describe("opensearch sink connection", () => {
 
   it("verifies_tls_against_ca_file_unless_tls_verify_is_off", async (t) => {
     if (!hasOpenssl()) return t.skip("openssl is not installed: cannot make a test certificate");
-    const key = join(dir, "key.pem");
-    const cert = join(dir, "cert.pem");
-    execFileSync("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-    ], { stdio: "ignore" });
+    const { key, cert } = selfSignedCertificate(dir, "127.0.0.1", ["IP:127.0.0.1"]);
     const https = createHttpsServer(
       { key: readFileSync(key), cert: readFileSync(cert) },
       handler([]),
