@@ -56,6 +56,8 @@ interface Connection {
   current?: Exchange;
   /** Whether a request already went over it (so the server may have closed it meanwhile). */
   used: boolean;
+  /** Whether the current request's bytes were all handed to the kernel. */
+  sent: boolean;
 }
 
 interface Exchange {
@@ -104,7 +106,12 @@ export function createBulkHttp(options: BulkHttpOptions): BulkHttp {
       })
       : net.connect({ host, port });
     socket.setNoDelay(true);
-    const connection: Connection = { socket, reader: new HttpResponseReader(), used: false };
+    const connection: Connection = {
+      socket,
+      reader: new HttpResponseReader(),
+      used: false,
+      sent: false,
+    };
     const fail = (error: Error) => {
       drop(connection);
       const exchange = connection.current;
@@ -127,7 +134,12 @@ export function createBulkHttp(options: BulkHttpOptions): BulkHttp {
       if (responses.length === 0) return;
       connection.current = undefined;
       const [response] = responses;
-      if (responses.length > 1 || connection.reader.midResponse || !response.keepAlive) {
+      // An answer before the whole request went out (a server refusing early, say 413) leaves
+      // request bytes queued on the socket: the connection cannot carry another request.
+      if (
+        responses.length > 1 || connection.reader.midResponse || !response.keepAlive ||
+        !connection.sent
+      ) {
         drop(connection);
       } else {
         release(connection);
@@ -185,7 +197,10 @@ export function createBulkHttp(options: BulkHttpOptions): BulkHttp {
     connection.socket.ref();
     connection.socket.cork();
     connection.socket.write(head, "latin1");
-    connection.socket.write(body);
+    connection.sent = false;
+    connection.socket.write(body, () => {
+      connection.sent = true;
+    });
     connection.socket.uncork();
     return { answer, state };
   };

@@ -261,6 +261,54 @@ describe("bulk http client", () => {
     assert.equal(cut.requests(), 1);
   });
 
+  it("never_reuses_a_connection_that_was_answered_before_its_request_was_sent", async () => {
+    // A server may refuse a body as soon as it reads the head (413) and keep the connection
+    // open; the rest of the body is still queued on it, so the next request needs another.
+    let connections = 0;
+    const server = createNetServer((socket) => {
+      const connection = ++connections;
+      let head = "";
+      let answered = false;
+      socket.on("data", (chunk: Buffer) => {
+        if (answered) return;
+        head += chunk.toString("latin1");
+        if (!head.includes("\r\n\r\n")) return;
+        answered = true;
+        if (connection === 1) {
+          answer(socket, 413, '{"error":{"type":"too_long","reason":"body too large"}}');
+        } else {
+          socket.on("data", () => {}); // swallow the body, then answer once it is complete
+          const length = Number(/content-length: (\d+)/i.exec(head)![1]);
+          let received = Buffer.byteLength(head) - head.indexOf("\r\n\r\n") - 4;
+          const done = () => received >= length && answer(socket, 200, OK);
+          socket.removeAllListeners("data");
+          socket.on("data", (c: Buffer) => {
+            received += c.length;
+            done();
+          });
+          done();
+        }
+      });
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const client = createBulkHttp({ url, tlsVerify: true, timeoutMs: 5000 });
+    const big = Buffer.alloc(16 * 1024 * 1024, 0x61);
+    try {
+      await assert.rejects(client.bulk("", big), (error: unknown) => {
+        assert.ok(error instanceof HttpResponseError);
+        assert.equal(error.statusCode, 413);
+        return true;
+      });
+      assert.deepEqual(await client.bulk("", BODY), JSON.parse(OK));
+    } finally {
+      client.close();
+      await closeServer(server);
+    }
+    assert.equal(connections, 2);
+  });
+
   it("fails_a_stalled_answer_after_the_timeout_and_uses_a_new_connection_next", async () => {
     const raw = await rawServer((socket, _index, connection) => {
       if (connection === 1) return; // never answers
