@@ -4,7 +4,7 @@
  *
  * Why not the official client, which every other call uses: its request path (transport,
  * then the runtime's node:http emulation) cost ≈ 0.5 ms of CPU per bulk request in the
- * compiled binary, a fifth of flusso's CPU in a backfill (bench/README.md, eighth pass). This
+ * compiled binary, up to a fifth of flusso's CPU in a backfill (bench/README.md, eighth pass). This
  * client sends the same request with the same settings — URL and path prefix, basic auth
  * from the config or the URL, `ca_file`, `tls_verify`, `timeout_secs` — and no proxy (nor
  * does the official client), and fails with errors named like the official client's.
