@@ -28,6 +28,13 @@ export class HttpProtocolError extends Error {
 /** Longest response head accepted (status line and headers). */
 const MAX_HEAD_BYTES = 64 * 1024;
 
+/**
+ * Largest body accepted by default. A `_bulk` answer shrunk by `filter_path` is tens of bytes
+ * per item, a few hundred when every item failed: far below this. A larger one is a broken or
+ * hostile server, and reading it would only cost memory.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+
 const CRLF = Buffer.from("\r\n");
 const HEAD_END = Buffer.from("\r\n\r\n");
 
@@ -39,6 +46,7 @@ interface Head {
 
 /** Reads one connection's responses, in order. */
 export class HttpResponseReader {
+  readonly #maxBodyBytes: number;
   #pending: Buffer = Buffer.alloc(0);
   #head: Head | undefined;
   /** Body bytes still expected (Content-Length framing). */
@@ -49,6 +57,11 @@ export class HttpResponseReader {
   /** Bytes of the current chunk still expected; -1 while a chunk-size line is due. */
   #chunkLeft = -1;
   #trailers = false;
+
+  /** `maxBodyBytes`: a longer body is refused with HttpProtocolError. */
+  constructor(maxBodyBytes = DEFAULT_MAX_BODY_BYTES) {
+    this.#maxBodyBytes = maxBodyBytes;
+  }
 
   /**
    * Takes the next bytes; returns the responses they complete (usually none or one). Throws
@@ -163,6 +176,7 @@ export class HttpResponseReader {
           `bad content-length ${JSON.stringify(headers["content-length"])}`,
         );
       }
+      this.#tooLarge(length);
       this.#framing = "length";
       this.#remaining = length;
     } else {
@@ -219,10 +233,17 @@ export class HttpResponseReader {
 
   #takeBody(bytes: number): void {
     if (bytes === 0) return;
+    this.#tooLarge(this.#bodyBytes + bytes);
     // Copied for the same reason as the leftover in `push`: the body may span several reads.
     this.#body.push(Buffer.from(this.#pending.subarray(0, bytes)));
     this.#bodyBytes += bytes;
     this.#pending = this.#pending.subarray(bytes);
+  }
+
+  #tooLarge(bytes: number): void {
+    if (bytes > this.#maxBodyBytes) {
+      throw new HttpProtocolError(`body longer than ${this.#maxBodyBytes} bytes`);
+    }
   }
 
   #finish(keepAlive: boolean): HttpResponse {

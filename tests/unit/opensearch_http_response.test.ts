@@ -132,6 +132,28 @@ describe("http response reader", () => {
     );
   });
 
+  it("refuses_a_body_over_the_limit_whatever_its_framing", () => {
+    const limit = 16;
+    assert.throws(
+      () =>
+        new HttpResponseReader(limit).push(
+          Buffer.from("HTTP/1.1 200 OK\r\ncontent-length: 17\r\n\r\n"),
+        ),
+      /body longer than 16 bytes/,
+    );
+    const chunked = new HttpResponseReader(limit);
+    chunked.push(Buffer.from("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"));
+    chunked.push(Buffer.from(`10\r\n${"a".repeat(16)}\r\n`));
+    assert.throws(() => chunked.push(Buffer.from("1\r\nb\r\n")), /body longer than 16 bytes/);
+    const untilClose = new HttpResponseReader(limit);
+    untilClose.push(Buffer.from("HTTP/1.1 200 OK\r\n\r\n"));
+    assert.throws(() => untilClose.push(Buffer.from("x".repeat(17))), /body longer/);
+    const atLimit = new HttpResponseReader(limit).push(
+      Buffer.from(`HTTP/1.1 200 OK\r\ncontent-length: 16\r\n\r\n${"a".repeat(16)}`),
+    );
+    assert.equal(atLimit[0].body.length, 16);
+  });
+
   it("keeps_a_body_intact_when_the_runtime_reuses_its_read_buffer", () => {
     const reader = new HttpResponseReader();
     const read = Buffer.from("HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nabc");
