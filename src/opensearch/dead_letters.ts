@@ -87,22 +87,21 @@ export function deadLetterOf(rejection: Rejection, time: Date): DeadLetter {
   };
 }
 
-/** A dead-letter store in `dlqIndex`, written through the bulk writer (with its retries). */
+/**
+ * A dead-letter store in `dlqIndex`, written through the bulk writer (with its retries) and
+ * the sink's `_bulk` sender, read through the client. The writer's `send` must make a
+ * write with `refresh` visible at once (`refresh=true`): operators look right after.
+ */
 export function createDeadLetters(options: {
   readonly client: Client;
   readonly dlqIndex: string;
-  readonly writer: Omit<BulkWriterOptions, "send">;
+  readonly writer: BulkWriterOptions;
   readonly now?: () => Date;
 }): DeadLetters {
   const { client, dlqIndex } = options;
   const now = options.now ?? (() => new Date());
-  const send: BulkWriterOptions["send"] = async (body, { refresh }) => {
-    const response = await client.bulk({ body, ...(refresh ? { refresh: "true" } : {}) } as never);
-    return response.body;
-  };
   const writeItems = async (items: ReturnType<typeof plainOperation>[]) => {
-    // Operators look at the store right after: make every change visible at once.
-    const failures = await writeBulk(items, true, { ...options.writer, send });
+    const failures = await writeBulk(items, true, options.writer);
     if (failures.length > 0) {
       const first = failures[0];
       throw new SinkRequestError(

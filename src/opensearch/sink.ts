@@ -1,6 +1,6 @@
 /**
- * The OpenSearch sink: the engine's `Sink` port over the official client, with `_bulk` sent by
- * flusso's own HTTP client (bulk_http.ts). Writes go through the bulk writer to every live
+ * The OpenSearch sink: the engine's `Sink` port over the official client, with every `_bulk`
+ * (documents and dead letters) sent by flusso's own HTTP client (bulk_http.ts). Writes go through the bulk writer to every live
  * generation of their index (the serving one and the one being built); the lifecycle keeps
  * generations, aliases and meta records; rejections can be quarantined in the dead-letter
  * store.
@@ -47,12 +47,12 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearch
   const logger = (options.logger ?? silentLogger).child({ sink: config.name });
   const ca = readCaFile(config);
   const client = createClient(config, ca);
-  // `_bulk` goes through flusso's own HTTP client (see bulk_http.ts for why); every other
-  // request through the official one.
+  // Every `_bulk` goes through flusso's own HTTP client (see bulk_http.ts for why); every
+  // other request through the official one.
   const bulkHttp = createBulkHttp({
     url: config.url,
     username: config.username,
-    password: config.username !== undefined ? config.password?.reveal() ?? "" : undefined,
+    password: config.password?.reveal(),
     ca,
     tlsVerify: config.tlsVerify,
     timeoutMs: config.timeoutMs,
@@ -76,14 +76,24 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearch
       numberOfReplicas: config.numberOfReplicas,
     },
   });
-  const dlq = createDeadLetters({ client, dlqIndex: deadLetterIndexName(prefix), writer });
+  const filterPath = `filter_path=${encodeURIComponent(BULK_FILTER_PATH)}`;
+  const bulkQuery = (refresh: string | undefined) =>
+    refresh ? `${filterPath}&refresh=${refresh}` : filterPath;
+  const liveQuery = bulkQuery(undefined);
+  const refreshingQuery = bulkQuery(liveRefreshParam(config.liveRefresh));
+  const send: BulkWriterOptions["send"] = (body, { refresh }) =>
+    bulkHttp.bulk(refresh ? refreshingQuery : liveQuery, body);
+  const dlq = createDeadLetters({
+    client,
+    dlqIndex: deadLetterIndexName(prefix),
+    // Whatever `live_refresh` says: entries are read right after they are written.
+    writer: {
+      ...writer,
+      send: (body, { refresh }) => bulkHttp.bulk(bulkQuery(refresh ? "true" : undefined), body),
+    },
+  });
   const lock = createRwLock();
   let closing: Promise<void> | undefined;
-  const refreshParam = liveRefreshParam(config.liveRefresh);
-  const filterPath = `filter_path=${encodeURIComponent(BULK_FILTER_PATH)}`;
-  const refreshingQuery = refreshParam ? `${filterPath}&refresh=${refreshParam}` : filterPath;
-  const send: BulkWriterOptions["send"] = (body, { refresh }) =>
-    bulkHttp.bulk(refresh ? refreshingQuery : filterPath, body);
 
   const write = async (
     writes: readonly SinkWrite[],

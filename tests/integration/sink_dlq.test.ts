@@ -22,11 +22,12 @@ const rejection = (index: string, id: string, version: bigint, reason = "bad"): 
 describe("opensearch dead letters", () => {
   let target: Target;
   let sink: OpenSearchSink;
+  let config: SinkConfig;
   const prefix = `d${randomUUID().slice(0, 8)}_`;
 
   before(async () => {
     target = await opensearchTarget();
-    const config: SinkConfig = {
+    config = {
       name: "search",
       type: "opensearch",
       url: target.url,
@@ -65,6 +66,23 @@ describe("opensearch dead letters", () => {
     assert.ok(!Number.isNaN(Date.parse(users[0].time)));
     assert.deepEqual(users[0].document, { unknown_field: "1" });
     assert.equal((await sink.dlq.list()).length, 2);
+  });
+
+  it("shows_an_entry_at_once_whatever_live_refresh_says", async () => {
+    // `interval` asks for no refresh on live writes; a dead letter is still listed right away.
+    const intervalSink = createOpenSearchSink({
+      config: { ...config, liveRefresh: "interval", refreshInterval: "30s" },
+      prefix,
+      sleep: () => Promise.resolve(),
+    });
+    try {
+      await intervalSink.ensure([]);
+      await intervalSink.quarantine([rejection("late", "9", 11n)]);
+      assert.deepEqual((await intervalSink.dlq.list({ index: "late" })).map((e) => e.id), ["9"]);
+      await intervalSink.dlq.purge({ index: "late" });
+    } finally {
+      await intervalSink.close();
+    }
   });
 
   it("replaces_an_entry_quarantined_again", async () => {
