@@ -195,13 +195,13 @@ export function createBulkHttp(options: BulkHttpOptions): BulkHttp {
     connection.used = true;
     connection.current = state;
     connection.socket.ref();
-    connection.socket.cork();
+    // Two writes, not corked: corked writes are joined into one new buffer (a copy of every
+    // body); with Nagle off the head goes out at once and the body follows as it is.
     connection.socket.write(head, "latin1");
     connection.sent = false;
     connection.socket.write(body, () => {
       connection.sent = true;
     });
-    connection.socket.uncork();
     return { answer, state };
   };
 
