@@ -380,6 +380,34 @@ describe("opensearch emulator semantics", () => {
     assert.equal((await client.count({ index })).body.count, 3);
   });
 
+  it("a_refresh_after_a_bulk_load_leaves_later_writes_unsearchable_until_the_next", async () => {
+    // The emulator publishes a bulk-loaded index by copying it; the copy must not follow it.
+    const index = name("load");
+    await client.indices.create({ index, body: { settings: { refresh_interval: "-1" } } });
+    const load = [];
+    for (let i = 1; i <= 10; i++) load.push({ index: { _index: index, _id: String(i) } }, { v: i });
+    await bulk(load);
+    await client.indices.refresh({ index });
+    const searchable = async () => {
+      const r = await client.search({ index, body: { query: { match_all: {} }, size: 100 } });
+      return (r.body.hits.hits as Json[])
+        .map((h) => `${h._id}:${h._source.v}`)
+        .sort((a, b) => parseInt(a) - parseInt(b));
+    };
+    const loaded = Array.from({ length: 10 }, (_, i) => `${i + 1}:${i + 1}`);
+    assert.deepEqual(await searchable(), loaded);
+    await bulk([
+      { index: { _index: index, _id: "1" } },
+      { v: 100 },
+      { delete: { _index: index, _id: "2" } },
+      { index: { _index: index, _id: "11" } },
+      { v: 11 },
+    ]);
+    assert.deepEqual(await searchable(), loaded, "nothing changes before the next refresh");
+    await client.indices.refresh({ index });
+    assert.deepEqual(await searchable(), ["1:100", ...loaded.slice(2), "11:11"]);
+  });
+
   it("search_supports_the_query_subset_flusso_uses", async () => {
     const index = name("search");
     await client.indices.create({

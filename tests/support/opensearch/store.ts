@@ -65,7 +65,8 @@ export interface IndexState {
   aliases: Map<string, AliasMeta>;
   readonly docs: Map<string, DocRecord>;
   readonly tombstones: Map<string, Tombstone>;
-  readonly visible: Map<string, DocRecord>;
+  /** Replaced, not updated, when a refresh publishes most of the index (see `publish`). */
+  visible: Map<string, DocRecord>;
   /**
    * Ids written since the last refresh, oldest write first; the value packs the write time and
    * the shard (`at * 1024 + shard`) so a write allocates no object here.
@@ -182,6 +183,14 @@ function publishOne(index: IndexState, id: string): void {
 }
 
 function publish(index: IndexState, upTo: number): void {
+  // Every write marks its id pending, so the ids that are not pending are the same in both
+  // maps: publishing all of them makes the view a copy of the live documents. Copying is
+  // cheaper than three lookups per id when most of the index is pending (a bulk load).
+  if (upTo === Infinity && index.pending.size * 2 >= index.docs.size) {
+    index.visible = new Map(index.docs);
+    index.pending.clear();
+    return;
+  }
   for (const [id, packed] of index.pending) {
     if (Math.floor(packed / 1024) > upTo) break;
     publishOne(index, id);
