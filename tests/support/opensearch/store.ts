@@ -3,7 +3,8 @@
  *
  * Each index keeps the live documents (what realtime GET and writes see) and a separate
  * searchable view (what search, count and delete-by-query see). A refresh publishes only the
- * documents written since the last one, so its cost follows the writes, not the index size.
+ * documents written since the last one, so its cost follows the writes, not the index size (when
+ * most of the index was written since, it copies the live documents instead: cheaper per id).
  * Refreshes happen on request, on `refresh=true|wait_for`, and on the `refresh_interval`
  * schedule (ticks since index creation, evaluated when a search looks; `-1` disables it). An
  * index without an explicit interval that saw no search for 30 s is "search idle" and refreshes
