@@ -1,9 +1,9 @@
 /**
  * The OpenSearch sink: the engine's `Sink` port over the official client, with every `_bulk`
- * (documents and dead letters) sent by flusso's own HTTP client (bulk_http.ts). Writes go through the bulk writer to every live
- * generation of their index (the serving one and the one being built); the lifecycle keeps
- * generations, aliases and meta records; rejections can be quarantined in the dead-letter
- * store.
+ * (documents and dead letters) sent by flusso's own HTTP client (bulk_http.ts). Writes go
+ * through the bulk writer to every live generation of their index (the serving one and the
+ * one being built); the lifecycle keeps generations, aliases and meta records; rejections
+ * can be quarantined in the dead-letter store.
  */
 import type { Client } from "@opensearch-project/opensearch";
 import type { LiveRefresh, SinkConfig } from "../config/model.ts";

@@ -3,7 +3,8 @@
  * serves as its own CA: trusting the certificate file trusts the server).
  *
  *     if (!hasOpenssl()) return t.skip("…");
- *     const { key, cert } = selfSignedCertificate(dir, "localhost", ["DNS:localhost", "IP:127.0.0.1"]);
+ *     const names = ["DNS:localhost", "IP:127.0.0.1"];
+ *     const { key, cert } = selfSignedCertificate(dir, "localhost", names);
  */
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
