@@ -6,7 +6,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
 import { ExitCode } from "./exit_codes.ts";
-import { reexecWithHeapTuning } from "./heap_tuning.ts";
+import { reexecWithJscTuning } from "./jsc_tuning.ts";
 
 /** The `sync` command (and its `run` alias). */
 export function syncCommand() {
@@ -36,8 +36,8 @@ export function syncCommand() {
         .env("FLUSSO_SHUTDOWN_GRACE").default("10"),
     )
     .action(async (options, command) => {
-      // Before anything else: the tuned process starts over from here (heap_tuning.ts).
-      await reexecWithHeapTuning();
+      // Before anything else: the tuned process starts over from here (jsc_tuning.ts).
+      await reexecWithJscTuning();
       const [{ runSync }, { loggerFromGlobals }] = await Promise.all([
         import("./sync.ts"),
         import("./logging.ts"),

@@ -217,15 +217,17 @@ describe("flusso sync end to end on the shop schema", () => {
     await assertIndexesMatchOracle(`after a restart (slot confirmed ≥ ${lsn})`);
   });
 
-  it("runs_the_sync_in_the_spawned_pid_with_the_collector_tuning_in_its_environment", () => {
-    // The binary re-executes itself (execve, same PID) to set JavaScriptCore's heap option.
+  it("runs_the_sync_in_the_spawned_pid_with_the_jsc_tuning_in_its_environment", () => {
+    // The binary re-executes itself (execve, same PID) to set JavaScriptCore's options.
     const environ = readFileSync(`/proc/${flusso!.pid}/environ`, "utf8").split("\0");
-    assert.ok(
-      environ.includes("BUN_JSC_forceRAMSize=268435456"),
-      `the running sync's environment lacks the tuning: ${
-        environ.filter((e) => e.startsWith("BUN_")).join(" ") || "(no BUN_ variables)"
-      }`,
-    );
+    for (const expected of ["BUN_JSC_forceRAMSize=268435456", "BUN_JSC_useFTLJIT=false"]) {
+      assert.ok(
+        environ.includes(expected),
+        `the running sync's environment lacks ${expected}: ${
+          environ.filter((e) => e.startsWith("BUN_")).join(" ") || "(no BUN_ variables)"
+        }`,
+      );
+    }
   });
 
   it("clean_sigterm_exits_zero_and_leaves_the_slot_at_the_flushed_position", async () => {
