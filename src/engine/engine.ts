@@ -292,16 +292,20 @@ export async function runEngine(
           count = 0;
           bytes = 0;
         };
-        for await (const event of source.events(stop.signal)) {
-          const size = eventSize(event);
-          if (event.kind === "change") {
-            count++;
-            bytes += size;
-            if (count >= 1024) report();
-          } else {
-            report();
+        for await (const run of source.events(stop.signal)) {
+          if (stop.signal.aborted) return;
+          for (const event of run) {
+            const size = eventSize(event);
+            if (event.kind === "change") {
+              count++;
+              bytes += size;
+              if (count >= 1024) report();
+            } else {
+              report();
+            }
+            // A run goes in without a wait while it fits; the batcher wakes once per run.
+            if (!queue.offer(event, size) && !await queue.push(event, size, stop.signal)) return;
           }
-          if (!await queue.push(event, size, stop.signal)) return;
           attempt = -1;
         }
         return;

@@ -33,11 +33,14 @@ export interface ChangeSource {
   open(): Promise<SourceStart>;
   /**
    * Committed changes in commit order, each transaction's changes followed by its commit
-   * event. Pull-based: while the consumer does not pull, the source stops reading (Postgres
-   * keeps the WAL). Reconnects internally on transient failures and then redelivers every
-   * unconfirmed transaction. Ends when `close()` is called or `signal` aborts.
+   * event, handed out in runs (never empty; a run may end mid-transaction or span several).
+   * Runs, not single events: one step of an async iteration costs about as much as decoding
+   * a change. Pull-based: while the consumer does not pull, the source stops reading
+   * (Postgres keeps the WAL). Reconnects internally on transient failures and then
+   * redelivers every unconfirmed transaction. Ends when `close()` is called or `signal`
+   * aborts.
    */
-  events(signal: AbortSignal): AsyncIterable<SourceEvent>;
+  events(signal: AbortSignal): AsyncIterable<readonly SourceEvent[]>;
   /**
    * Every transaction with commit LSN ≤ `lsn` is durable downstream. Calls are monotonic;
    * a lower LSN than before is ignored. The source never reports a position past this

@@ -26,6 +26,11 @@ export interface BoundedQueue<T> {
    * `signal` aborted before it fit (the item is then not in the queue).
    */
   push(item: T, size: number, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * Adds `item` if it fits now and the queue is open; false otherwise (then `push` waits for
+   * room). Settles nothing, so a producer with many items in hand adds them in one go.
+   */
+  offer(item: T, size: number): boolean;
   /** The oldest item, without removing it. */
   peek(): { readonly item: T; readonly size: number } | undefined;
   /** Removes and returns the oldest item. */
@@ -74,6 +79,13 @@ export function createQueue<T>(limits: QueueLimits): BoundedQueue<T> {
       waiters.add(done);
       signal?.addEventListener("abort", done, { once: true });
     });
+  const offer = (item: T, size: number): boolean => {
+    if (closed || !fits(size)) return false;
+    items.push({ item, size });
+    bytes += size;
+    wake(itemWaiters);
+    return true;
+  };
 
   return {
     get length() {
@@ -87,12 +99,7 @@ export function createQueue<T>(limits: QueueLimits): BoundedQueue<T> {
     },
     push(item, size, signal) {
       // The common case, room right away, settles without a suspended async function.
-      if (!closed && !signal?.aborted && fits(size)) {
-        items.push({ item, size });
-        bytes += size;
-        wake(itemWaiters);
-        return RESOLVED_TRUE;
-      }
+      if (!signal?.aborted && offer(item, size)) return RESOLVED_TRUE;
       return (async () => {
         while (!closed && !signal?.aborted && !fits(size)) await wait(spaceWaiters, signal);
         if (closed || signal?.aborted) return false;
@@ -102,6 +109,7 @@ export function createQueue<T>(limits: QueueLimits): BoundedQueue<T> {
         return true;
       })();
     },
+    offer,
     peek() {
       return head < items.length ? items[head] : undefined;
     },

@@ -312,7 +312,7 @@ export function createPostgresChangeSource(
     return start;
   }
 
-  async function* events(signal: AbortSignal): AsyncGenerator<SourceEvent> {
+  async function* events(signal: AbortSignal): AsyncGenerator<SourceEvent[]> {
     if (!sql || !watermark) throw new Error("ChangeSource.events() called before open()");
     const wm = watermark;
     const assembler = createTransactionAssembler({
@@ -367,15 +367,28 @@ export function createPostgresChangeSource(
             replaying = true;
             wm.markDelivered(tx.lsn);
             try {
-              for await (const change of tx.buffer.replay()) {
-                // The buffer's change objects are its own and used once: stamping the commit
-                // LSN in place saves a copy per change.
-                (change as { lsn?: Lsn }).lsn = tx.lsn;
-                yield { kind: "change", change: change as Change };
+              // Each run is handed on one step late, so the last one can carry the commit.
+              let held: SourceEvent[] | undefined;
+              for await (const run of tx.buffer.replay()) {
+                if (held) yield held;
+                held = new Array<SourceEvent>(run.length);
+                for (let i = 0; i < run.length; i++) {
+                  // The buffer's change objects are its own and used once: stamping the
+                  // commit LSN in place saves a copy per change.
+                  const change = run[i] as { lsn?: Lsn };
+                  change.lsn = tx.lsn;
+                  held[i] = { kind: "change", change: change as Change };
+                }
               }
               // Delete the spill file before the consumer sees the commit, not after its next pull.
               tx.buffer.discard();
-              yield { kind: "commit", lsn: tx.lsn, commitTime: tx.commitTime };
+              const commit: SourceEvent = {
+                kind: "commit",
+                lsn: tx.lsn,
+                commitTime: tx.commitTime,
+              };
+              if (held) held.push(commit);
+              yield held ?? [commit];
             } finally {
               tx.buffer.discard();
               replaying = false;

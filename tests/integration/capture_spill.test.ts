@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createTransactionBuffer } from "../../src/postgres/replication/spill_file.ts";
+import { createTransactionBuffer, REPLAY_RUN } from "../../src/postgres/replication/spill_file.ts";
 import type { PendingChange } from "../../src/postgres/replication/to_changes.ts";
 
 const change = (id: number): PendingChange => ({
@@ -13,9 +13,13 @@ const change = (id: number): PendingChange => ({
   size: 100,
 });
 
+/** The replayed ids, in order; every run must hold 1..REPLAY_RUN changes. */
 async function ids(buffer: ReturnType<typeof createTransactionBuffer>): Promise<number[]> {
   const out: number[] = [];
-  for await (const c of buffer.replay()) out.push(Number(c.new!.id));
+  for await (const run of buffer.replay()) {
+    assert.ok(run.length > 0 && run.length <= REPLAY_RUN, `a run of ${run.length} changes`);
+    for (const c of run) out.push(Number(c.new!.id));
+  }
   return out;
 }
 
@@ -35,7 +39,7 @@ describe("transaction spill file", () => {
     assert.equal(buffer.memoryBytes, 0);
     assert.deepEqual(await ids(buffer), Array.from({ length: 3000 }, (_, i) => i));
     const [first] = await (async () => {
-      for await (const c of buffer.replay()) return [c];
+      for await (const run of buffer.replay()) return [run[0]];
       return [];
     })();
     assert.deepEqual(first, change(0), "values with newlines and quotes survive the file");
@@ -64,6 +68,22 @@ describe("transaction spill file", () => {
     buffer.discard();
     buffer.discard();
     assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it("replays_a_buffer_in_memory_in_bounded_runs_that_outlive_its_discard", async () => {
+    const buffer = createTransactionBuffer({ memoryLimitBytes: 1 << 30, directory: dir });
+    const n = REPLAY_RUN * 3 + 7;
+    for (let i = 0; i < n; i++) buffer.push(change(i));
+    assert.equal(buffer.spilled, false);
+    const runs: (readonly ReturnType<typeof change>[])[] = [];
+    for await (const run of buffer.replay()) runs.push(run);
+    assert.deepEqual(runs.map((r) => r.length), [REPLAY_RUN, REPLAY_RUN, REPLAY_RUN, 7]);
+    // The source hands runs on after it discarded the buffer (the commit rides on the last).
+    buffer.discard();
+    assert.deepEqual(
+      runs.flat().map((c) => Number(c.new!.id)),
+      Array.from({ length: n }, (_, i) => i),
+    );
   });
 
   it("replays_an_empty_spilled_buffer_as_nothing", async () => {

@@ -9,6 +9,7 @@ import {
   createPostgresChangeSource,
   type PostgresChangeSource,
 } from "../../src/postgres/change_source.ts";
+import { REPLAY_RUN } from "../../src/postgres/replication/spill_file.ts";
 import { connectionOf, type TestDatabase, testDatabase } from "../support/postgres.ts";
 
 const ROWS = 200_000;
@@ -16,7 +17,7 @@ const ROWS = 200_000;
 describe("large transactions stream through protocol v2", () => {
   let db: TestDatabase;
   let source: PostgresChangeSource;
-  let iterator: AsyncIterator<SourceEvent>;
+  let iterator: AsyncIterator<readonly SourceEvent[]>;
   let spillDir: string;
   const abort = new AbortController();
 
@@ -47,12 +48,25 @@ describe("large transactions stream through protocol v2", () => {
     if (spillDir) rmSync(spillDir, { recursive: true, force: true });
   });
 
+  // The events of the last run not consumed yet (a run may end mid-transaction).
+  let run: readonly SourceEvent[] = [];
+  let at = 0;
+
   /** Pulls one transaction, calling `onChange` per change instead of keeping them. */
   async function pullTransaction(onChange: (id: string) => void): Promise<bigint> {
     for (;;) {
-      const next = await iterator.next();
-      assert.ok(!next.done, "the source ended");
-      const event = next.value;
+      if (at >= run.length) {
+        const next = await iterator.next();
+        assert.ok(!next.done, "the source ended");
+        // Runs stay small, so a huge transaction never sits in memory as one array.
+        assert.ok(
+          next.value.length > 0 && next.value.length <= REPLAY_RUN + 1,
+          `a run of ${next.value.length} events`,
+        );
+        run = next.value;
+        at = 0;
+      }
+      const event = run[at++];
       if (event.kind === "commit") return event.lsn;
       onChange(event.change.new?.id ?? event.change.old?.id ?? "");
     }

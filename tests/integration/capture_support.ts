@@ -2,6 +2,7 @@
  * Helpers shared by the capture_* integration tests: start a Postgres change source over a
  * test database and pull whole transactions from it.
  */
+import assert from "node:assert/strict";
 import type { TableRef } from "../../src/config/model.ts";
 import type { Change, Lsn } from "../../src/engine/change.ts";
 import type { SourceStart } from "../../src/engine/ports.ts";
@@ -54,12 +55,15 @@ export async function startCapture(
   const pump = (async () => {
     let pending: Change[] = [];
     try {
-      for await (const event of source.events(abort.signal)) {
-        if (event.kind === "change") pending.push(event.change);
-        else {
-          done.push({ lsn: event.lsn, changes: pending });
-          pending = [];
-          wake?.();
+      for await (const run of source.events(abort.signal)) {
+        assert.ok(run.length > 0, "the source handed out an empty run");
+        for (const event of run) {
+          if (event.kind === "change") pending.push(event.change);
+          else {
+            done.push({ lsn: event.lsn, changes: pending });
+            pending = [];
+            wake?.();
+          }
         }
       }
     } catch (error) {

@@ -168,16 +168,22 @@ export function memorySource(options: MemorySourceOptions = {}): MemorySource {
       let next = log.findIndex((t) => t.lsn > from);
       if (next < 0) next = log.length;
       for (;;) {
+        // One run per transaction, as the Postgres source hands out a small one.
         while (next < log.length) {
-          for (const event of log[next].events) {
-            if (signal.aborted) return;
-            if (transientPending && pulled >= options.transientAfterEvents!) {
-              transientPending = false;
-              throw new TransientSourceError("connection lost (simulated)");
+          if (signal.aborted) return;
+          const events = log[next].events;
+          if (transientPending && pulled + events.length > options.transientAfterEvents!) {
+            // The events before the failure still arrive, as a shorter run.
+            const before = options.transientAfterEvents! - pulled;
+            if (before > 0) {
+              pulled += before;
+              yield events.slice(0, before);
             }
-            pulled++;
-            yield event;
+            transientPending = false;
+            throw new TransientSourceError("connection lost (simulated)");
           }
+          pulled += events.length;
+          yield events.slice();
           next++;
         }
         if (!options.follow || signal.aborted) return;

@@ -73,6 +73,22 @@ describe("bounded queue", () => {
     assert.equal(await queue.push(8, 1), false, "closed queues refuse pushes");
   });
 
+  it("offer_adds_only_what_fits_now_and_wakes_a_waiting_consumer", async () => {
+    const queue = createQueue<number>({ capacity: 3, bytes: 10 });
+    const waiting = queue.waitForItem();
+    assert.equal(queue.offer(1, 4), true);
+    assert.equal(queue.offer(2, 4), true);
+    assert.equal(queue.offer(3, 4), false, "past the byte bound: left to push, which waits");
+    assert.equal(queue.offer(3, 2), true);
+    assert.equal(queue.offer(4, 0), false, "past the count bound");
+    assert.deepEqual([queue.length, queue.bytes], [3, 10]);
+    assert.equal(await waiting, true);
+    assert.equal(queue.take()?.item, 1);
+    queue.close();
+    assert.equal(queue.offer(5, 1), false, "closed queues refuse offers");
+    assert.deepEqual([queue.take()?.item, queue.take()?.item, queue.take()], [2, 3, undefined]);
+  });
+
   it("rejects_limits_below_one", () => {
     assert.throws(() => createQueue({ capacity: 0, bytes: 10 }), RangeError);
   });

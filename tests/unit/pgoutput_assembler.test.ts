@@ -35,7 +35,7 @@ function harness(primaryKeys: Record<string, string[]> = {}) {
 
 async function changesOf(tx: CommittedTransaction): Promise<PendingChange[]> {
   const out: PendingChange[] = [];
-  for await (const c of tx.buffer.replay()) out.push(c);
+  for await (const run of tx.buffer.replay()) out.push(...run);
   return out;
 }
 

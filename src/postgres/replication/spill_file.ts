@@ -38,8 +38,12 @@ export interface TransactionBuffer {
   mark(): BufferMark;
   /** Drops every change after `mark`. */
   truncate(mark: BufferMark): void;
-  /** The changes in order (reads the file back when spilled). */
-  replay(): AsyncIterable<PendingChange>;
+  /**
+   * The changes in order, in runs of at most `REPLAY_RUN` (reads the file back when spilled).
+   * Runs, not single changes: each step of an async iteration costs about as much as decoding
+   * a change, so the consumer takes a run per step.
+   */
+  replay(): AsyncIterable<readonly PendingChange[]>;
   /** Releases memory and deletes the file. Idempotent. */
   discard(): void;
 }
@@ -53,6 +57,9 @@ export interface SpillOptions {
 }
 
 const WRITE_CHUNK = 64 * 1024;
+
+/** Most changes per run of `replay()`: small next to any queue, large next to one step's cost. */
+export const REPLAY_RUN = 256;
 
 /** A new, empty transaction buffer. */
 export function createTransactionBuffer(options: SpillOptions): TransactionBuffer {
@@ -140,7 +147,8 @@ export function createTransactionBuffer(options: SpillOptions): TransactionBuffe
     },
     async *replay() {
       if (!file) {
-        yield* memory;
+        // Runs are copies: a consumer may keep one after `discard()` empties the buffer.
+        for (let i = 0; i < memory.length; i += REPLAY_RUN) yield memory.slice(i, i + REPLAY_RUN);
         return;
       }
       flush();
@@ -148,9 +156,16 @@ export function createTransactionBuffer(options: SpillOptions): TransactionBuffe
       const input = createReadStream(file.path, { encoding: "utf8", end: file.bytes - 1 });
       const lines = createInterface({ input, crlfDelay: Infinity });
       try {
+        let run: PendingChange[] = [];
         for await (const line of lines) {
-          if (line.length > 0) yield JSON.parse(line) as PendingChange;
+          if (line.length === 0) continue;
+          run.push(JSON.parse(line) as PendingChange);
+          if (run.length >= REPLAY_RUN) {
+            yield run;
+            run = [];
+          }
         }
+        if (run.length > 0) yield run;
       } finally {
         lines.close();
         input.destroy();
