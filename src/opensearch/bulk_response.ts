@@ -42,6 +42,16 @@ export function classifyItem(item: unknown, isDelete: boolean): ItemOutcome {
 }
 
 /**
+ * True when the response says no item failed (`"errors": false`) and holds one item per
+ * operation: then every item is a success and none needs reading. A short item list (a
+ * truncated answer) is never taken for success.
+ */
+export function allItemsSucceeded(body: unknown, operations: number): boolean {
+  return isRecord(body) && body.errors === false && Array.isArray(body.items) &&
+    body.items.length === operations;
+}
+
+/**
  * Classifies every item of a bulk response against the operations sent, in order. Items the
  * response lacks (a truncated answer) are retried, never assumed written.
  */

@@ -8,7 +8,7 @@ import { TransientSinkError } from "../engine/ports.ts";
 import type { Logger } from "../ops/logger.ts";
 import { silentLogger } from "../ops/logger.ts";
 import { bulkBody, type BulkItem } from "./bulk_body.ts";
-import { classifyBulkResponse } from "./bulk_response.ts";
+import { allItemsSucceeded, classifyBulkResponse } from "./bulk_response.ts";
 import { chunkByLimits, type ChunkLimits } from "./chunker.ts";
 import { SinkRequestError } from "./errors.ts";
 import {
@@ -121,6 +121,8 @@ async function writeChunk<T extends BulkItem>(
       lastProblem = failure.message;
       continue;
     }
+    // The common answer: nothing failed, so no item needs reading.
+    if (allItemsSucceeded(response, pending.length)) break;
     const outcomes = classifyBulkResponse(response, pending);
     const again: T[] = [];
     outcomes.forEach((outcome, i) => {

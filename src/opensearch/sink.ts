@@ -14,7 +14,7 @@ import { type BulkWriterOptions, writeBulk } from "./bulk_writer.ts";
 import { createBulkHttp } from "./bulk_http.ts";
 import { createClient, readCaFile } from "./client.ts";
 import { createDeadLetters, type DeadLetters } from "./dead_letters.ts";
-import { createLifecycle } from "./lifecycle.ts";
+import { createLifecycle, type WriteTarget } from "./lifecycle.ts";
 import { createMetaStore } from "./meta_store.ts";
 import { deadLetterIndexName, metaIndexName } from "./naming.ts";
 import { createRwLock } from "./rw_lock.ts";
@@ -102,10 +102,17 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearch
     const serving: BulkOperation[] = [];
     const building: BulkOperation[] = [];
     const current = new Set<string>();
+    // A call writes documents of a handful of indexes: each one's targets are read once.
+    const targetsOf = new Map<string, readonly WriteTarget[]>();
     for (const w of writes) {
-      for (const target of lifecycle.targets(w.index)) {
+      let targets = targetsOf.get(w.index);
+      if (targets === undefined) {
+        targets = lifecycle.targets(w.index);
+        targetsOf.set(w.index, targets);
+        for (const target of targets) if (target.current) current.add(target.name);
+      }
+      for (const target of targets) {
         (target.serving ? serving : building).push(versionedOperation(target.name, w));
-        if (target.current) current.add(target.name);
       }
     }
     // Only the serving generation needs visibility; a generation being built has refresh off

@@ -1,6 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { classifyBulkResponse, classifyItem } from "../../src/opensearch/bulk_response.ts";
+import {
+  allItemsSucceeded,
+  classifyBulkResponse,
+  classifyItem,
+} from "../../src/opensearch/bulk_response.ts";
 
 describe("bulk response", () => {
   it("treats_created_and_updated_items_as_written", () => {
@@ -74,5 +78,17 @@ describe("bulk response", () => {
       [{ isDelete: false }, { isDelete: false }],
     );
     assert.deepEqual(outcomes.map((o) => o.kind), ["ok", "retry"]);
+  });
+
+  it("skips_reading_items_only_when_no_item_failed_and_every_item_is_there", () => {
+    const ok = { index: { status: 201 } };
+    assert.equal(allItemsSucceeded({ errors: false, items: [ok, ok] }, 2), true);
+    // A truncated answer: the missing item must be retried, not taken for written.
+    assert.equal(allItemsSucceeded({ errors: false, items: [ok] }, 2), false);
+    assert.equal(allItemsSucceeded({ errors: true, items: [ok, ok] }, 2), false);
+    // Without the flag (filtered away, or another shape) every item is read.
+    assert.equal(allItemsSucceeded({ items: [ok, ok] }, 2), false);
+    assert.equal(allItemsSucceeded({ errors: false }, 0), false);
+    assert.equal(allItemsSucceeded(null, 0), false);
   });
 });
