@@ -58,7 +58,11 @@ export interface SpillOptions {
 
 const WRITE_CHUNK = 64 * 1024;
 
-/** Most changes per run of `replay()`: small next to any queue, large next to one step's cost. */
+/**
+ * Most changes per run of `replay()`. Capture holds one run besides its queue, so a run stays
+ * small (changes carry only key columns); yet an async step per run costs little next to the
+ * run's own work.
+ */
 export const REPLAY_RUN = 256;
 
 /** A new, empty transaction buffer. */
