@@ -1,16 +1,25 @@
 /**
  * Packed build results (src/model/build_plan.ts `packedSql`, `unpackRows`): flusso reads the
- * documents of a build or backfill page 64 to a result row, keys as a JSON array and documents
- * one per line. Whatever the keys hold (newlines, tabs, quotes, backslashes, braces, "NULL",
- * the empty string, emoji) and however a json column is laid out (raw newlines and carriage
- * returns between tokens), each document reaches its own key, unchanged, across pack borders.
- * Also the backfill's page bounds: ranges between them cover every visible row exactly once.
+ * documents of a build or backfill page several to a result row (64, or a heap page's rows in
+ * a range), keys one per line and documents separated by U+001E. Whatever the keys hold
+ * (newlines, tabs, quotes, backslashes, braces, "NULL", the empty string, emoji; or bare
+ * integer and uuid texts) and however a json column is laid out (raw newlines and carriage
+ * returns between tokens), each document reaches its own key, on one line and otherwise
+ * unchanged, across pack borders. Also the backfill's page bounds: ranges between them cover
+ * every visible row exactly once.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { DocumentModel } from "../../src/config/model.ts";
-import { PACK_ROWS, PackedRowError, unpackRows } from "../../src/model/build_plan.ts";
+import {
+  buildPlan,
+  PACK_ROWS,
+  PackedRowError,
+  rangeParams,
+  unpackRows,
+} from "../../src/model/build_plan.ts";
 import type { DocKey } from "../../src/engine/ports.ts";
+import { loadColumnCatalog } from "../../src/postgres/document_catalog.ts";
 import {
   createPostgresDocumentBuilder,
   type PostgresDocumentBuilder,
@@ -138,27 +147,164 @@ describe("packed build results", () => {
   });
 
   it("decodes_packs_and_refuses_one_whose_key_and_document_counts_differ", () => {
-    assert.deepEqual(unpackRows("x", [['"a"\n["t\\n1","2"]', '{"v":1}\n']]), [
-      { key: ["a"], document: '{"v":1}' },
-      { key: ["t\n1", "2"], document: null },
-    ]);
+    assert.deepEqual(
+      unpackRows("x", [[
+        '"a"\n["t\\n1","2"]\n-17\n0f6e5a52-8e1c-4d5e-9a3b-2c1d0e9f8a7b',
+        [
+          '{"v":1}',
+          "",
+          '{\n"w":\r\n[1,\n2]}',
+          "{}",
+        ].join("\u001e"),
+      ]]),
+      [
+        { key: ["a"], document: '{"v":1}' },
+        { key: ["t\n1", "2"], document: null },
+        // A raw newline can only be whitespace: it becomes a space (one line per document).
+        { key: ["-17"], document: '{ "w":\r [1, 2]}' },
+        { key: ["0f6e5a52-8e1c-4d5e-9a3b-2c1d0e9f8a7b"], document: "{}" },
+      ],
+    );
     assert.throws(
       () => unpackRows("x", [['"a"\n"b"', '{"v":1}']]),
       (e: unknown) => e instanceof PackedRowError && /2 keys but 1 documents/.test(e.message),
     );
+    // Newlines do not separate documents.
+    assert.throws(
+      () => unpackRows("x", [['"a"\n"b"', '{"v":1}\n{"v":2}']]),
+      (e: unknown) => e instanceof PackedRowError && /2 keys but 1 documents/.test(e.message),
+    );
   });
 
-  it("decodes_raw_packs_into_document_bytes_that_outlive_the_row_buffer", () => {
+  it("decodes_raw_packs_into_one_line_document_bytes_that_outlive_the_row_buffer", () => {
     const utf8 = new TextEncoder();
-    const keys = utf8.encode('"é"\n"b"\n"c"');
-    const docs = utf8.encode('{"n":"Zoë"}\n\n{"v":2}');
+    const keys = utf8.encode('"é"\n"b"\n"c"\n42');
+    const docs = utf8.encode('{"n":"Zoë"}\u001e\u001e{"v":2}\u001e{"l":\n[1,\n2]}');
     const unpacked = unpackRows("x", [[keys, docs]]);
     // The receive buffer a raw row points into may be reused: overwrite it.
     docs.fill(0x20);
     const text = unpacked.map((r) =>
       r.document === null ? null : new TextDecoder().decode(r.document as Uint8Array)
     );
-    assert.deepEqual(unpacked.map((r) => r.key), [["é"], ["b"], ["c"]]);
-    assert.deepEqual(text, ['{"n":"Zoë"}', null, '{"v":2}']);
+    assert.deepEqual(unpacked.map((r) => r.key), [["é"], ["b"], ["c"], ["42"]]);
+    assert.deepEqual(text, ['{"n":"Zoë"}', null, '{"v":2}', '{"l": [1, 2]}']);
+  });
+});
+
+describe("packed build results with bare keys, a heap page per range pack", () => {
+  let db: TestDatabase;
+  let builder: PostgresDocumentBuilder;
+  const ROWS = 1500;
+  const visible = (n: number) => n % 7 !== 0;
+
+  const readingsModel: DocumentModel = {
+    file: "readings.schema.yml",
+    table: { schema: "public", name: "readings" },
+    primaryKey: ["id"],
+    filters: [{ column: "hidden", op: "eq", value: false }],
+    fields: [scalar("long", "id"), scalar("json", "body"), scalar("keyword", "pad")],
+  };
+  const tagsModel: DocumentModel = {
+    file: "tags.schema.yml",
+    table: { schema: "public", name: "tags" },
+    primaryKey: ["id"],
+    filters: [],
+    fields: [scalar("keyword", "id"), scalar("keyword", "name")],
+  };
+  const expected = (n: number) => ({
+    id: n,
+    body: { n, list: [1, 2] },
+    pad: "p".repeat(150),
+  });
+
+  before(async () => {
+    db = await testDatabase("docs_packed_bare");
+    // Rows of ≈ 200 bytes: a few dozen per heap page, so a range spans many packs.
+    await db.sql.unsafe(`
+      CREATE TABLE readings (id bigint PRIMARY KEY, body json, pad text, hidden boolean NOT NULL)`);
+    await db.sql.unsafe(`
+      INSERT INTO readings
+        SELECT n, format(E'{\\n  "n": %s,\\n  "list": [1,\\n 2]\\n}', n)::json, repeat('p', 150),
+               n % 7 = 0
+        FROM generate_series(1, ${ROWS}) AS n`);
+    await db.sql.unsafe(`CREATE TABLE tags (id uuid PRIMARY KEY, name text)`);
+    await db.sql.unsafe(`
+      INSERT INTO tags SELECT md5(n::text)::uuid, 'tag ' || n FROM generate_series(1, 100) n`);
+    builder = await createPostgresDocumentBuilder({
+      sql: db.sql,
+      indexes: [indexOf("readings", readingsModel), indexOf("tags", tagsModel)],
+      chunkSize: 2 * PACK_ROWS + 7,
+    });
+  });
+
+  after(async () => {
+    await db?.drop();
+  });
+
+  it("covers_every_visible_row_once_with_one_line_documents_in_heap_page_packs", async () => {
+    const seen: string[] = [];
+    let after: DocKey = ["0"];
+    const limit = 400;
+    for (;;) {
+      const bounds = await builder.pageBounds("readings", { after, limit, pages: 2 });
+      for (const through of bounds) {
+        const page = await builder.buildPage("readings", { after, limit, through });
+        for (const doc of page.documents) {
+          const key = doc.key[0] as string;
+          const text = new TextDecoder().decode(doc.json as Uint8Array);
+          assert.ok(!text.includes("\n"), `document ${key} is on one line`);
+          assert.deepEqual(doc.document, expected(Number(key)));
+          seen.push(key);
+        }
+        after = through;
+      }
+      if (bounds.length < 2) break;
+    }
+    const tail = await builder.buildPage("readings", { after, limit });
+    seen.push(...tail.keys.map((k) => k[0] as string));
+    const want = Array.from({ length: ROWS }, (_, i) => i + 1).filter(visible).map(String);
+    assert.deepEqual([...seen].sort(), [...want].sort());
+  });
+
+  it("packs_a_range_by_heap_page_so_no_pack_outgrows_one_page", async () => {
+    const plan = buildPlan(
+      indexOf("readings", readingsModel),
+      await loadColumnCatalog(db.sql, [readingsModel.table]),
+    );
+    const packs = await db.sql.unsafe(
+      plan.packedRangeSql,
+      rangeParams(plan, ["0"], [String(ROWS)]) as never[],
+    ).values();
+    const pageOf = new Map(
+      (await db.sql.unsafe<{ id: string; page: number }[]>(
+        `SELECT id::text, (ctid::text::point)[0]::int AS page FROM readings`,
+      )).map((r) => [r.id, r.page]),
+    );
+    let keys = 0;
+    for (const [keyLines] of packs as string[][]) {
+      // Bare keys, one per line, every one of them on the same heap page.
+      const ids = keyLines.split("\n");
+      assert.deepEqual(new Set(ids.map((id) => pageOf.get(id))).size, 1, keyLines);
+      keys += ids.length;
+    }
+    assert.equal(keys, Array.from({ length: ROWS }, (_, i) => i + 1).filter(visible).length);
+    assert.ok(packs.length > 10, `${packs.length} packs, one per heap page`);
+  });
+
+  it("builds_by_bare_integer_and_uuid_keys_with_missing_ones_as_deletes", async () => {
+    const keys: DocKey[] = [["5"], ["7"], ["999999"], ["1200"]];
+    const built = await builder.build("readings", keys);
+    assert.deepEqual(
+      built.map((d) => [d.key[0], d.document]),
+      [["5", expected(5)], ["7", null], ["999999", null], ["1200", expected(1200)]],
+    );
+    const [{ id }] = await db.sql.unsafe<{ id: string }[]>(
+      `SELECT id::text FROM tags WHERE name = 'tag 3'`,
+    );
+    const tags = await builder.build("tags", [[id], ["00000000-0000-0000-0000-000000000000"]]);
+    assert.deepEqual(tags.map((d) => [d.key[0], d.document]), [
+      [id, { id, name: "tag 3" }],
+      ["00000000-0000-0000-0000-000000000000", null],
+    ]);
   });
 });

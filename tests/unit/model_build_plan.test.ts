@@ -81,6 +81,32 @@ describe("build plan", () => {
     assert.match(byKey.sql, /ORDER BY t1\."id" DESC\)/);
   });
 
+  it("sends_keys_bare_only_when_their_text_needs_no_escaping", () => {
+    const byId = buildPlan(indexOf("x", model([scalar("keyword", "status")])), catalog);
+    const byStatus = buildPlan(
+      indexOf("x", model([scalar("keyword", "status")], { primaryKey: ["status"] })),
+      catalog,
+    );
+    for (const sql of [byId.packedSql, byId.packedPageSql, byId.packedRangeSql]) {
+      assert.ok(!/string_agg\(to_json/.test(sql), sql);
+    }
+    for (const sql of [byStatus.packedSql, byStatus.packedPageSql, byStatus.packedRangeSql]) {
+      assert.match(sql, /string_agg\(to_json\([^\n]*\)::text, E'\\n'/);
+    }
+    // Documents are joined by U+001E, which JSON text never holds raw, and never rescanned.
+    for (const sql of [byId.packedSql, byId.packedPageSql, byId.packedRangeSql]) {
+      assert.match(sql, /E'\\x1e'/);
+      assert.ok(!sql.includes("replace("), sql);
+    }
+  });
+
+  it("packs_a_range_by_heap_page_without_numbering_its_rows", () => {
+    const plan = buildPlan(indexOf("x", model([scalar("keyword", "status")])), catalog);
+    assert.match(plan.packedRangeSql, /GROUP BY t0\.tableoid, \(t0\.ctid::text::point\)\[0\]$/);
+    assert.ok(!plan.packedRangeSql.includes("row_number"));
+    assert.match(plan.packedPageSql, /row_number\(\) OVER/);
+  });
+
   it("names_the_missing_column_when_the_schema_does_not_match_the_table", () => {
     assert.throws(
       () => buildPlan(indexOf("x", model([scalar("keyword", "nope")])), catalog),
