@@ -18,7 +18,7 @@ import {
   rangeParams,
   unpackRows,
 } from "../../src/model/build_plan.ts";
-import type { DocKey } from "../../src/engine/ports.ts";
+import type { BuiltDocument, DocKey } from "../../src/engine/ports.ts";
 import { loadColumnCatalog } from "../../src/postgres/document_catalog.ts";
 import {
   createPostgresDocumentBuilder,
@@ -48,13 +48,47 @@ INSERT INTO notes
   FROM unnest($1::text[]) WITH ORDINALITY AS u(k, i);
 `;
 
-const notesModel: DocumentModel = {
-  file: "notes.schema.yml",
-  table: { schema: "public", name: "notes" },
-  primaryKey: ["id"],
-  filters: [{ column: "hidden", op: "eq", value: false }],
-  fields: [scalar("keyword", "id"), scalar("json", "body"), scalar("integer", "n")],
-};
+/** The model of an index over public.`table` keyed by `id`, without the hidden rows when asked. */
+function rootModel(table: string, fields: DocumentModel["fields"], hideRows = true): DocumentModel {
+  return {
+    file: `${table}.schema.yml`,
+    table: { schema: "public", name: table },
+    primaryKey: ["id"],
+    filters: hideRows ? [{ column: "hidden", op: "eq", value: false }] : [],
+    fields,
+  };
+}
+
+const notesModel = rootModel("notes", [
+  scalar("keyword", "id"),
+  scalar("json", "body"),
+  scalar("integer", "n"),
+]);
+
+/**
+ * Every document after `after`, read the backfill's way: ranges between page bounds (bounds count
+ * every row, hidden ones too; a range holds the visible rows within), then the open last page.
+ */
+async function readByRanges(
+  builder: PostgresDocumentBuilder,
+  index: string,
+  after: DocKey,
+  limit: number,
+  pages: number,
+): Promise<BuiltDocument[]> {
+  const documents: BuiltDocument[] = [];
+  for (;;) {
+    const bounds = await builder.pageBounds(index, { after, limit, pages });
+    for (const through of bounds) {
+      documents.push(...(await builder.buildPage(index, { after, limit, through })).documents);
+      after = through;
+    }
+    if (bounds.length < pages) break;
+  }
+  const tail = await builder.buildPage(index, { after, limit });
+  assert.ok(tail.keys.length < limit);
+  return [...documents, ...tail.documents];
+}
 
 describe("packed build results", () => {
   let db: TestDatabase;
@@ -122,24 +156,10 @@ describe("packed build results", () => {
   it("covers_every_visible_row_once_with_ranges_between_page_bounds", async () => {
     const [first] = await builder.scanKeys("notes", { limit: 1 });
     const seen: string[] = [first[0] as string];
-    let after: DocKey = first;
-    const limit = 10;
-    for (;;) {
-      // Bounds count every row (hidden ones too); a range holds the visible rows within.
-      const bounds = await builder.pageBounds("notes", { after, limit, pages: 4 });
-      for (const through of bounds) {
-        const page = await builder.buildPage("notes", { after, limit, through });
-        for (const doc of page.documents) {
-          assert.deepEqual(doc.document, expected.get(doc.key[0] as string));
-          seen.push(doc.key[0] as string);
-        }
-        after = through;
-      }
-      if (bounds.length < 4) break;
+    for (const doc of await readByRanges(builder, "notes", first, 10, 4)) {
+      assert.deepEqual(doc.document, expected.get(doc.key[0] as string));
+      seen.push(doc.key[0] as string);
     }
-    const tail = await builder.buildPage("notes", { after, limit });
-    assert.ok(tail.keys.length < limit);
-    seen.push(...tail.keys.map((k) => k[0] as string));
     const rows = await db.sql.unsafe<{ id: string }[]>("SELECT id FROM notes ORDER BY id");
     const visible = rows.map((r) => r.id).filter((k, i) => i === 0 || expected.get(k) !== null);
     // A range's rows come in no particular order; together they are every visible row once.
@@ -197,20 +217,12 @@ describe("packed build results with bare keys, a heap page per range pack", () =
   const ROWS = 1500;
   const visible = (n: number) => n % 7 !== 0;
 
-  const readingsModel: DocumentModel = {
-    file: "readings.schema.yml",
-    table: { schema: "public", name: "readings" },
-    primaryKey: ["id"],
-    filters: [{ column: "hidden", op: "eq", value: false }],
-    fields: [scalar("long", "id"), scalar("json", "body"), scalar("keyword", "pad")],
-  };
-  const tagsModel: DocumentModel = {
-    file: "tags.schema.yml",
-    table: { schema: "public", name: "tags" },
-    primaryKey: ["id"],
-    filters: [],
-    fields: [scalar("keyword", "id"), scalar("keyword", "name")],
-  };
+  const readingsModel = rootModel("readings", [
+    scalar("long", "id"),
+    scalar("json", "body"),
+    scalar("keyword", "pad"),
+  ]);
+  const tagsModel = rootModel("tags", [scalar("keyword", "id"), scalar("keyword", "name")], false);
   const expected = (n: number) => ({
     id: n,
     body: { n, list: [1, 2] },
@@ -243,25 +255,13 @@ describe("packed build results with bare keys, a heap page per range pack", () =
 
   it("covers_every_visible_row_once_with_one_line_documents_in_heap_page_packs", async () => {
     const seen: string[] = [];
-    let after: DocKey = ["0"];
-    const limit = 400;
-    for (;;) {
-      const bounds = await builder.pageBounds("readings", { after, limit, pages: 2 });
-      for (const through of bounds) {
-        const page = await builder.buildPage("readings", { after, limit, through });
-        for (const doc of page.documents) {
-          const key = doc.key[0] as string;
-          const text = new TextDecoder().decode(doc.json as Uint8Array);
-          assert.ok(!text.includes("\n"), `document ${key} is on one line`);
-          assert.deepEqual(doc.document, expected(Number(key)));
-          seen.push(key);
-        }
-        after = through;
-      }
-      if (bounds.length < 2) break;
+    for (const doc of await readByRanges(builder, "readings", ["0"], 400, 2)) {
+      const key = doc.key[0] as string;
+      const text = new TextDecoder().decode(doc.json as Uint8Array);
+      assert.ok(!text.includes("\n"), `document ${key} is on one line`);
+      assert.deepEqual(doc.document, expected(Number(key)));
+      seen.push(key);
     }
-    const tail = await builder.buildPage("readings", { after, limit });
-    seen.push(...tail.keys.map((k) => k[0] as string));
     const want = Array.from({ length: ROWS }, (_, i) => i + 1).filter(visible).map(String);
     assert.deepEqual([...seen].sort(), [...want].sort());
   });
