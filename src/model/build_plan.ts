@@ -68,8 +68,9 @@ export interface BuildPlan {
 }
 
 /**
- * Documents per packed result row. A pack is one text value, so it must stay far below
- * Postgres' 1 GB limit on one value even for documents of several megabytes.
+ * Documents per packed result row of a live build or an ordered page (a range packs the rows of
+ * one heap page: at most 291). A pack is one text value, so it must stay far below Postgres'
+ * 1 GB limit on one value even for documents of several megabytes.
  */
 export const PACK_ROWS = 64;
 
@@ -133,30 +134,30 @@ export function buildPlan(index: IndexConfig, catalog: ColumnCatalog): BuildPlan
         `$${first + i}::text::${catalog.column(model.table, col).castType}`
       ).join(", ")
     })`;
-  const rangeSelect = (bound: string, tail: readonly string[]) =>
-    [
-      `SELECT ${columns.map((c, i) => `format('%s', ${c}) AS ${keyNames[i]}`).join(", ")},`,
-      `  ${document}::text AS _fl_doc,`,
-      // The window's order is the query's own, so the index scan feeds it without another sort.
-      `  row_number() OVER (ORDER BY ${columns.join(", ")}) AS _fl_n`,
-      `FROM ${quoteTable(model.table)} t0`,
-      `WHERE (${columns.join(", ")}) > ${keyTuple(1)}${bound}`,
-      ...join.slice(model.primaryKey.length).map((condition) => `  AND ${condition}`),
-      `ORDER BY ${columns.join(", ")}`,
-      ...tail,
-    ].join("\n");
-  const pageSql = rangeSelect("", [`LIMIT ${limit}::integer`]);
-  // A range has no LIMIT: it holds every row between its bounds, however many arrived since.
-  const rangeWhere = [
+  const rowConditions = join.slice(model.primaryKey.length).map((condition) =>
+    `  AND ${condition}`
+  );
+  const pageSql = [
+    `SELECT ${columns.map((c, i) => `format('%s', ${c}) AS ${keyNames[i]}`).join(", ")},`,
+    `  ${document}::text AS _fl_doc,`,
+    // The window's order is the query's own, so the index scan feeds it without another sort.
+    `  row_number() OVER (ORDER BY ${columns.join(", ")}) AS _fl_n`,
+    `FROM ${quoteTable(model.table)} t0`,
     `WHERE (${columns.join(", ")}) > ${keyTuple(1)}`,
-    `  AND (${columns.join(", ")}) <= ${keyTuple(afterSlot)}`,
-    ...join.slice(model.primaryKey.length).map((condition) => `  AND ${condition}`),
-  ];
+    ...rowConditions,
+    `ORDER BY ${columns.join(", ")}`,
+    `LIMIT ${limit}::integer`,
+  ].join("\n");
+  // A range has no LIMIT: it holds every row between its bounds, however many arrived since.
   const packedRangeSql = packRowsOfHeapPages(
-    keyLineSql(model.primaryKey.map((col) => `format('%s', t0.${quoteIdent(col)})`), bareKey),
+    keyLineSql(columns.map((c) => `format('%s', ${c})`), bareKey),
     `${document}::text`,
     `${quoteTable(model.table)} t0`,
-    rangeWhere,
+    [
+      `WHERE (${columns.join(", ")}) > ${keyTuple(1)}`,
+      `  AND (${columns.join(", ")}) <= ${keyTuple(afterSlot)}`,
+      ...rowConditions,
+    ],
   );
   // Page bounds read keys only (an index-only scan) over every row, before soft delete and
   // filters: ranges between them cover the table exactly whatever those exclude.
