@@ -131,6 +131,15 @@ function checkModel(
   const tableOf = (t: TableRef, where: string): CatalogTable | undefined => {
     const found = tables.get(catalogKey(t));
     if (!found) push("error", "missing_table", `${where}table ${name(t)} does not exist`);
+    else if (!isPublishable(found)) {
+      push(
+        "error",
+        "not_a_table",
+        `${where}${name(t)} is a ${RELATION_KINDS[found.kind] ?? "relation"}, not a table: ` +
+          `flusso follows changes by logical replication, which publishes tables only; ` +
+          `point the schema at the table(s) it reads`,
+      );
+    }
     return found;
   };
   const column = (t: CatalogTable, col: string, where: string) => {
@@ -279,6 +288,18 @@ function checkModel(
   walk(model.fields, root, "");
 }
 
+/** What each kind of relation that is not a table is called in a finding. */
+const RELATION_KINDS: Readonly<Record<string, string>> = {
+  v: "view",
+  m: "materialized view",
+  f: "foreign table",
+};
+
+/** A plain or partitioned table: the only relations a publication can hold. */
+function isPublishable(table: CatalogTable): boolean {
+  return table.kind === "r" || table.kind === "p";
+}
+
 function checkPublication(
   config: Config,
   graphs: readonly RelationGraph[],
@@ -290,7 +311,9 @@ function checkPublication(
   for (const graph of graphs) {
     if (!enabled.has(graph.index)) continue;
     for (const t of tablesOfGraph(graph)) {
-      if (snapshot.tables.has(catalogKey(t))) wanted.set(catalogKey(t), t);
+      // A relation that is not a table has its own finding: no publication can hold it.
+      const found = snapshot.tables.get(catalogKey(t));
+      if (found && isPublishable(found)) wanted.set(catalogKey(t), t);
     }
   }
   const tables = [...wanted.values()];
@@ -343,7 +366,9 @@ function checkReplicaIdentity(
 ): void {
   for (const graph of graphs) {
     const root = tables.get(catalogKey(graph.root.table));
-    if (root && (root.replicaIdentity === "n" || root.replicaIdentityColumns.length === 0)) {
+    // A relation that is not a table has no replica identity to set (see "not_a_table").
+    if (!root || !isPublishable(root)) continue;
+    if (root.replicaIdentity === "n" || root.replicaIdentityColumns.length === 0) {
       out.push({
         severity: "error",
         code: "replica_identity",
@@ -358,7 +383,7 @@ function checkReplicaIdentity(
   }
   for (const need of requiredOldColumns(graphs)) {
     const table = tables.get(catalogKey(need.table));
-    if (!table || table.replicaIdentity === "f") continue;
+    if (!table || !isPublishable(table) || table.replicaIdentity === "f") continue;
     const lacking = need.columns.filter((c) => !table.replicaIdentityColumns.includes(c));
     if (lacking.length === 0) continue;
     out.push({

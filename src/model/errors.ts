@@ -27,6 +27,22 @@ export class UnknownTableError extends Error {
   }
 }
 
+/** An index's root relation is a view, materialized view or foreign table, not a table. */
+export class RootNotATableError extends Error {
+  constructor(
+    readonly index: string,
+    readonly table: string,
+    readonly kind: string,
+  ) {
+    super(
+      `index ${JSON.stringify(index)}: its root ${table} is a ${kind}, not a table; flusso ` +
+        `backfills a root by its table's pages and follows its changes by logical replication, ` +
+        `which publishes tables only: point the schema's \`table\` at a table`,
+    );
+    this.name = "RootNotATableError";
+  }
+}
+
 /** A column named by the schema does not exist in its table. */
 export class UnknownColumnError extends Error {
   constructor(

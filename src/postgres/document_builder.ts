@@ -19,7 +19,7 @@ import {
 import type { ColumnCatalog } from "../model/column_types.ts";
 import { documentId } from "../model/document_id.ts";
 import { TextBuiltDocument } from "../engine/document_text.ts";
-import { UnknownIndexError } from "../model/errors.ts";
+import { RootNotATableError, UnknownIndexError } from "../model/errors.ts";
 import { lookupSql } from "../model/lookup_sql.ts";
 import {
   type RelationGraph,
@@ -28,7 +28,7 @@ import {
   tablesOfGraph,
 } from "../model/relation_graph.ts";
 import { type Lookup, resolveAll } from "../model/resolve_plan.ts";
-import { loadColumnCatalog } from "./document_catalog.ts";
+import { loadColumnCatalog, relationsThatAreNotTables } from "./document_catalog.ts";
 import { quoteTable } from "./identifiers.ts";
 import { scanKeys } from "./snapshot_keys.ts";
 import { inSnapshot } from "./snapshot_transaction.ts";
@@ -77,6 +77,14 @@ export async function createPostgresDocumentBuilder(
   const tables = new Map<string, TableRef>();
   for (const g of graphs) for (const t of tablesOfGraph(g)) tables.set(tableKey(t), t);
   const catalog: ColumnCatalog = await loadColumnCatalog(sql, [...tables.values()]);
+  // A root's backfill reads its table's pages (range packs group rows by heap page).
+  const roots = options.indexes.map((i) => i.model.table);
+  const [notTable] = await relationsThatAreNotTables(sql, roots);
+  if (notTable) {
+    const { table, kind } = notTable;
+    const index = options.indexes.find((i) => tableKey(i.model.table) === tableKey(table))!;
+    throw new RootNotATableError(index.name, `${table.schema}.${table.name}`, kind);
+  }
   const plans = new Map<string, BuildPlan>(
     options.indexes.map((i) => [i.name, buildPlan(i, catalog)]),
   );

@@ -81,3 +81,32 @@ export async function loadColumnCatalog(
   }
   return columnCatalog(tablesMap);
 }
+
+/** What a relation that is not a table is called, by `pg_class.relkind`. */
+const NOT_TABLES: Readonly<Record<string, string>> = {
+  v: "view",
+  m: "materialized view",
+  f: "foreign table",
+};
+
+/**
+ * Those of `tables` that are views, materialized views or foreign tables, each with what it
+ * is; plain and partitioned tables (and missing relations) are not listed.
+ */
+export async function relationsThatAreNotTables(
+  sql: postgres.Sql,
+  tables: readonly TableRef[],
+): Promise<{ table: TableRef; kind: string }[]> {
+  if (tables.length === 0) return [];
+  const rows = await sql.unsafe<{ nspname: string; relname: string; relkind: string }[]>(
+    `SELECT n.nspname, c.relname, c.relkind::text AS relkind
+     FROM pg_class c
+     JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+    [tables.map((t) => t.schema), tables.map((t) => t.name)],
+  );
+  return rows.filter((r) => NOT_TABLES[r.relkind] !== undefined).map((r) => ({
+    table: { schema: r.nspname, name: r.relname },
+    kind: NOT_TABLES[r.relkind],
+  }));
+}

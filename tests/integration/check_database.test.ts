@@ -1,9 +1,9 @@
 /**
  * `flusso check` against a real Postgres: a clean shop database passes; a missing column, a
- * wrong type, a table missing from the publication and a missing replica identity each
- * produce the right finding (with the SQL that fixes it), as do relation reads no index serves
- * and filled tables without planner statistics (warnings); arrays, enums, domains and citext
- * are matched by their element/base types.
+ * wrong type, a table missing from the publication, a view where a table belongs and a missing
+ * replica identity each produce the right finding (with the SQL that fixes it, where SQL can),
+ * as do relation reads no index serves and filled tables without planner statistics (warnings);
+ * arrays, enums, domains and citext are matched by their element/base types.
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -118,6 +118,22 @@ describe("flusso check against postgres", () => {
     assert.ok(finding, result.out);
     assert.match(finding.message, /lacks public\.tags/);
     assert.equal(finding.sql, `ALTER PUBLICATION "${db.publication}" ADD TABLE "public"."tags";`);
+  });
+
+  it("reports_a_view_read_as_a_table_and_offers_no_sql_that_cannot_run", async () => {
+    const db = await shopDatabase(
+      "check_view",
+      "ALTER TABLE tags RENAME TO tag_rows; CREATE VIEW tags AS SELECT * FROM tag_rows",
+    );
+    const result = await check(configFor(db, SHOP_SCHEMAS));
+    assert.equal(result.code, 1);
+    const finding = result.findings.find((f) => f.code === "not_a_table");
+    assert.ok(finding, result.out);
+    assert.equal(finding.severity, "error");
+    assert.equal(finding.index, "customers");
+    assert.match(finding.message, /public\.tags is a view, not a table: .*logical replication/);
+    // Neither ALTER PUBLICATION … ADD TABLE nor ALTER TABLE … REPLICA IDENTITY work on a view.
+    assert.ok(!result.findings.some((f) => f.sql?.includes('"tags"')), result.out);
   });
 
   it("reports_a_child_table_without_replica_identity_full_with_the_sql", async () => {

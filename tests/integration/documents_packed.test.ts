@@ -19,6 +19,7 @@ import {
   unpackRows,
 } from "../../src/model/build_plan.ts";
 import type { BuiltDocument, DocKey } from "../../src/engine/ports.ts";
+import { RootNotATableError } from "../../src/model/errors.ts";
 import { loadColumnCatalog } from "../../src/postgres/document_catalog.ts";
 import {
   createPostgresDocumentBuilder,
@@ -289,6 +290,23 @@ describe("packed build results with bare keys, a heap page per range pack", () =
     }
     assert.equal(keys, Array.from({ length: ROWS }, (_, i) => i + 1).filter(visible).length);
     assert.ok(packs.length > 10, `${packs.length} packs, one per heap page`);
+  });
+
+  it("refuses_a_root_that_is_not_a_table_naming_the_index_and_the_fix", async () => {
+    await db.sql.unsafe(`CREATE VIEW reading_view AS SELECT * FROM readings`);
+    await assert.rejects(
+      createPostgresDocumentBuilder({
+        sql: db.sql,
+        indexes: [
+          indexOf("readings", readingsModel),
+          indexOf("viewed", rootModel("reading_view", [scalar("long", "id")])),
+        ],
+      }),
+      (e: unknown) =>
+        e instanceof RootNotATableError && e.index === "viewed" &&
+        /public\.reading_view is a view, not a table; .*point the schema's `table` at a table/
+          .test(e.message),
+    );
   });
 
   it("builds_by_bare_integer_and_uuid_keys_with_missing_ones_as_deletes", async () => {
