@@ -16,7 +16,7 @@ import type {
 import { nearest } from "../config/suggest.ts";
 import { type RelationGraph, relationGraph, tablesOfGraph } from "../model/relation_graph.ts";
 import { requiredOldColumns } from "../model/resolve_plan.ts";
-import { catalogKey, type CatalogTable, type ServerFacts } from "../postgres/catalog.ts";
+import { catalogKey, type CatalogTable, notATable, type ServerFacts } from "../postgres/catalog.ts";
 import { quoteIdent, quoteTable } from "../postgres/identifiers.ts";
 import {
   createPublicationSql,
@@ -135,7 +135,7 @@ function checkModel(
       push(
         "error",
         "not_a_table",
-        `${where}${name(t)} is a ${RELATION_KINDS[found.kind] ?? "relation"}, not a table: ` +
+        `${where}${name(t)} is a ${notATable(found.kind)}, not a table: ` +
           `flusso follows changes by logical replication, which publishes tables only; ` +
           `point the schema at the table(s) it reads`,
       );
@@ -288,16 +288,9 @@ function checkModel(
   walk(model.fields, root, "");
 }
 
-/** What each kind of relation that is not a table is called in a finding. */
-const RELATION_KINDS: Readonly<Record<string, string>> = {
-  v: "view",
-  m: "materialized view",
-  f: "foreign table",
-};
-
 /** A plain or partitioned table: the only relations a publication can hold. */
 function isPublishable(table: CatalogTable): boolean {
-  return table.kind === "r" || table.kind === "p";
+  return notATable(table.kind) === undefined;
 }
 
 function checkPublication(

@@ -22,6 +22,20 @@ export interface CatalogColumn {
   readonly domain?: string;
 }
 
+/**
+ * What a relation that is not a table is called, by `pg_class.relkind` (`v`, `m`, `f`), or
+ * undefined for a plain or partitioned table, the only relations a publication can hold.
+ */
+export function notATable(kind: string): string | undefined {
+  return NOT_TABLES[kind];
+}
+
+const NOT_TABLES: Readonly<Record<string, string>> = {
+  v: "view",
+  m: "materialized view",
+  f: "foreign table",
+};
+
 /** One table as the check needs it. */
 export interface CatalogTable {
   readonly table: TableRef;

@@ -11,6 +11,7 @@ import {
   kindOfType,
 } from "../model/column_types.ts";
 import { tableKey } from "../model/relation_graph.ts";
+import { notATable } from "./catalog.ts";
 
 interface TypeRow {
   oid: number;
@@ -82,13 +83,6 @@ export async function loadColumnCatalog(
   return columnCatalog(tablesMap);
 }
 
-/** What a relation that is not a table is called, by `pg_class.relkind`. */
-const NOT_TABLES: Readonly<Record<string, string>> = {
-  v: "view",
-  m: "materialized view",
-  f: "foreign table",
-};
-
 /**
  * Those of `tables` that are views, materialized views or foreign tables, each with what it
  * is; plain and partitioned tables (and missing relations) are not listed.
@@ -105,8 +99,8 @@ export async function relationsThatAreNotTables(
      WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
     [tables.map((t) => t.schema), tables.map((t) => t.name)],
   );
-  return rows.filter((r) => NOT_TABLES[r.relkind] !== undefined).map((r) => ({
-    table: { schema: r.nspname, name: r.relname },
-    kind: NOT_TABLES[r.relkind],
-  }));
+  return rows.flatMap((r) => {
+    const kind = notATable(r.relkind);
+    return kind === undefined ? [] : [{ table: { schema: r.nspname, name: r.relname }, kind }];
+  });
 }
