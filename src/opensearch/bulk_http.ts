@@ -37,11 +37,12 @@ export interface BulkHttpOptions {
 /** The client. */
 export interface BulkHttp {
   /**
-   * POSTs NDJSON `body` to `<url's path>/_bulk?<query>` and resolves with the parsed JSON of
-   * a 2xx answer. Rejects with HttpResponseError (other statuses), HttpTimeoutError,
-   * HttpConnectionError or HttpDeserializationError.
+   * POSTs NDJSON `body` to `<url's path>[/<index>]/_bulk?<query>` (`index`: the default of
+   * action lines that name none) and resolves with the parsed JSON of a 2xx answer. Rejects
+   * with HttpResponseError (other statuses), HttpTimeoutError, HttpConnectionError or
+   * HttpDeserializationError.
    */
-  bulk(query: string, body: Uint8Array): Promise<unknown>;
+  bulk(query: string, body: Uint8Array, index?: string): Promise<unknown>;
   /** Closes the idle connections; requests under way finish first. */
   close(): void;
 }
@@ -237,9 +238,10 @@ export function createBulkHttp(options: BulkHttpOptions): BulkHttp {
   };
 
   return {
-    async bulk(query, body) {
+    async bulk(query, body, index) {
       if (closed) throw new HttpConnectionError(`${where}: the sink is closed`);
-      const response = await send(`${prefix}/_bulk${query ? `?${query}` : ""}`, body);
+      const path = index === undefined ? "/_bulk" : `/${encodeURIComponent(index)}/_bulk`;
+      const response = await send(`${prefix}${path}${query ? `?${query}` : ""}`, body);
       if (response.status < 200 || response.status > 299) {
         throw new HttpResponseError(response.status, describeError(response));
       }

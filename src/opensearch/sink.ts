@@ -10,7 +10,7 @@ import type { LiveRefresh, SinkConfig } from "../config/model.ts";
 import type { Rejection, Sink, SinkWrite } from "../engine/ports.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
 import { type BulkOperation, versionedOperation } from "./bulk_body.ts";
-import { type BulkWriterOptions, writeBulk } from "./bulk_writer.ts";
+import { type BulkWriterOptions, type ItemFailure, writeBulk } from "./bulk_writer.ts";
 import { createBulkHttp } from "./bulk_http.ts";
 import { createClient, readCaFile } from "./client.ts";
 import { createDeadLetters, type DeadLetters } from "./dead_letters.ts";
@@ -81,8 +81,9 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearch
     refresh ? `${filterPath}&refresh=${refresh}` : filterPath;
   const liveQuery = bulkQuery(undefined);
   const refreshingQuery = bulkQuery(liveRefreshParam(config.liveRefresh));
-  const send: BulkWriterOptions["send"] = (body, { refresh }) =>
-    bulkHttp.bulk(refresh ? refreshingQuery : liveQuery, body);
+  // Operations name no index (see versionedOperation): each request goes to its target's path.
+  const sendTo = (target: string): BulkWriterOptions["send"] => (body, { refresh }) =>
+    bulkHttp.bulk(refresh ? refreshingQuery : liveQuery, body, target);
   const dlq = createDeadLetters({
     client,
     dlqIndex: deadLetterIndexName(prefix),
@@ -99,8 +100,9 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearch
     writes: readonly SinkWrite[],
     caughtUp: boolean,
   ): Promise<readonly Rejection[]> => {
-    const serving: BulkOperation[] = [];
-    const building: BulkOperation[] = [];
+    // Operations by target, serving generations first: each target is its own requests.
+    const serving = new Map<string, BulkOperation[]>();
+    const building = new Map<string, BulkOperation[]>();
     const current = new Set<string>();
     // A call writes documents of a handful of indexes: each one's targets are read once.
     const targetsOf = new Map<string, readonly WriteTarget[]>();
@@ -112,17 +114,22 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearch
         for (const target of targets) if (target.current) current.add(target.name);
       }
       for (const target of targets) {
-        (target.serving ? serving : building).push(versionedOperation(target.name, w));
+        const group = target.serving ? serving : building;
+        let operations = group.get(target.name);
+        if (operations === undefined) group.set(target.name, operations = []);
+        operations.push(versionedOperation(target.name, w));
       }
     }
     // Only the serving generation needs visibility; a generation being built has refresh off
     // and becomes visible when seeded. Caught up, the bulk asks for what `live_refresh` says
     // (by default `refresh=true`: writes are few then, and `wait_for` would hold the
     // acknowledgement, and so commit-to-indexed latency, until the next scheduled refresh).
-    const failures = [
-      ...await writeBulk(serving, caughtUp, { ...writer, send }),
-      ...await writeBulk(building, false, { ...writer, send }),
-    ];
+    const failures: ItemFailure<BulkOperation>[] = [];
+    for (const [group, refresh] of [[serving, caughtUp], [building, false]] as const) {
+      for (const [target, operations] of group) {
+        failures.push(...await writeBulk(operations, refresh, { ...writer, send: sendTo(target) }));
+      }
+    }
     const rejected = new Map<SinkWrite, Rejection>();
     for (const failure of failures) {
       const { write: w, target } = failure.item;

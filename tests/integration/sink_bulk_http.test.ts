@@ -116,7 +116,7 @@ describe("bulk http client", () => {
     await new Promise<void>((resolve) => http.close(() => resolve()));
   });
 
-  it("posts_the_body_bytes_to_the_path_prefix_with_the_query_and_parses_the_answer", async () => {
+  it("posts_the_body_bytes_to_the_path_prefix_and_index_with_the_query_and_parses_the_answer", async () => {
     seen.length = 0;
     status = 200;
     reply = OK;
@@ -128,12 +128,15 @@ describe("bulk http client", () => {
     try {
       const parsed = await client.bulk("filter_path=errors%2Citems.*.status&refresh=true", BODY);
       assert.deepEqual(parsed, JSON.parse(OK));
+      // With an index, the path names it: the default of action lines that name none.
+      await client.bulk("", BODY, "items_1 x");
     } finally {
       client.close();
     }
-    assert.equal(seen.length, 1);
+    assert.equal(seen.length, 2);
     assert.equal(seen[0].method, "POST");
     assert.equal(seen[0].url, "/search/_bulk?filter_path=errors%2Citems.*.status&refresh=true");
+    assert.equal(seen[1].url, "/search/items_1%20x/_bulk");
     assert.equal(seen[0].contentType, "application/x-ndjson");
     assert.equal(seen[0].body, BODY.toString("utf8"));
     assert.equal(seen[0].authorization, undefined);
