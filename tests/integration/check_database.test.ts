@@ -64,6 +64,18 @@ async function check(
   return { code, findings: JSON.parse(out).findings ?? [], out };
 }
 
+/** The shop schemas checked against `db`: exit code 1, and the first finding with `code`. */
+async function errorFinding(
+  db: TestDatabase,
+  code: string,
+): Promise<{ finding: Finding; all: Finding[] }> {
+  const result = await check(configFor(db, SHOP_SCHEMAS));
+  assert.equal(result.code, 1, result.out);
+  const finding = result.findings.find((f) => f.code === code);
+  assert.ok(finding, result.out);
+  return { finding, all: result.findings };
+}
+
 describe("flusso check against postgres", () => {
   after(async () => {
     for (const db of dbs) await db.drop();
@@ -82,10 +94,7 @@ describe("flusso check against postgres", () => {
       "check_column",
       "ALTER TABLE customers RENAME COLUMN plan_code TO plan_kode",
     );
-    const result = await check(configFor(db, SHOP_SCHEMAS));
-    assert.equal(result.code, 1);
-    const finding = result.findings.find((f) => f.code === "missing_column");
-    assert.ok(finding, result.out);
+    const { finding } = await errorFinding(db, "missing_column");
     assert.equal(finding.severity, "error");
     assert.equal(finding.index, "customers");
     assert.match(
@@ -99,10 +108,7 @@ describe("flusso check against postgres", () => {
       "check_type",
       "ALTER TABLE orders ALTER COLUMN created_at TYPE text USING created_at::text",
     );
-    const result = await check(configFor(db, SHOP_SCHEMAS));
-    assert.equal(result.code, 1);
-    const finding = result.findings.find((f) => f.code === "type_mismatch");
-    assert.ok(finding, result.out);
+    const { finding } = await errorFinding(db, "type_mismatch");
     assert.match(
       finding.message,
       /orders\.created_at is text; a timestamp field expects date, timestamp or timestamptz/,
@@ -112,10 +118,7 @@ describe("flusso check against postgres", () => {
   it("reports_a_table_missing_from_the_publication_with_the_sql", async () => {
     const db = await shopDatabase("check_pub", "");
     await db.sql.unsafe(`ALTER PUBLICATION "${db.publication}" DROP TABLE tags`);
-    const result = await check(configFor(db, SHOP_SCHEMAS));
-    assert.equal(result.code, 1);
-    const finding = result.findings.find((f) => f.code === "publication");
-    assert.ok(finding, result.out);
+    const { finding } = await errorFinding(db, "publication");
     assert.match(finding.message, /lacks public\.tags/);
     assert.equal(finding.sql, `ALTER PUBLICATION "${db.publication}" ADD TABLE "public"."tags";`);
   });
@@ -125,15 +128,12 @@ describe("flusso check against postgres", () => {
       "check_view",
       "ALTER TABLE tags RENAME TO tag_rows; CREATE VIEW tags AS SELECT * FROM tag_rows",
     );
-    const result = await check(configFor(db, SHOP_SCHEMAS));
-    assert.equal(result.code, 1);
-    const finding = result.findings.find((f) => f.code === "not_a_table");
-    assert.ok(finding, result.out);
+    const { finding, all } = await errorFinding(db, "not_a_table");
     assert.equal(finding.severity, "error");
     assert.equal(finding.index, "customers");
     assert.match(finding.message, /public\.tags is a view, not a table: .*logical replication/);
     // Neither ALTER PUBLICATION … ADD TABLE nor ALTER TABLE … REPLICA IDENTITY work on a view.
-    assert.ok(!result.findings.some((f) => f.sql?.includes('"tags"')), result.out);
+    assert.ok(!all.some((f) => f.sql?.includes('"tags"')), JSON.stringify(all));
   });
 
   it("reports_a_child_table_without_replica_identity_full_with_the_sql", async () => {
