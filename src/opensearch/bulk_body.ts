@@ -61,12 +61,11 @@ export function versionedOperation(target: string, write: SinkWrite): BulkOperat
   const action = `{"${kind}":{"_id":${JSON.stringify(write.id)},"version":${
     versionText(write.version)
   },"version_type":"external_gte"}}\n`;
-  // The builder's JSON text goes out as is (one line: Postgres' json output has no newline
-  // outside strings, where it is escaped).
   if (isDelete) return { target, write, text: action, bytes: utf8Bytes(action), isDelete };
   const json = documentJson(write);
   if (typeof json !== "string") {
-    // Bytes from Postgres go out as they came (their text has no raw newline).
+    // Bytes from Postgres go out as they came: the builder's decoder (`unpackRows`) already
+    // turned any raw newline into a space, so each document is one line.
     return {
       target,
       write,
