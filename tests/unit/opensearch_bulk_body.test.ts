@@ -45,6 +45,34 @@ describe("bulk body", () => {
     assert.ok(op.bytes > op.text.length);
   });
 
+  it("sizes_plain_and_escaped_ids_alike_in_utf8_bytes", () => {
+    // Plain ids skip escaping and measuring; every other id goes through both. Either way the
+    // action line must parse back to the id and its size must be its UTF-8 size.
+    const ids = [
+      "42",
+      "-7",
+      "3f2b1c7e-0d4a-4b8e-9c1f-2a3b4c5d6e7f",
+      "a.b:c@d+e_F",
+      "",
+      "ü",
+      "a b",
+      "\t",
+      "a\\b",
+      "\ud800",
+    ];
+    for (const id of ids) {
+      for (const document of [null, { n: 1 }]) {
+        const op = versionedOperation("t", { index: "u", id, version: 3n, document });
+        assert.equal(JSON.parse(op.text.split("\n")[0])[document ? "index" : "delete"]._id, id);
+        assert.equal(
+          op.bytes,
+          bulkBody([op]).byteLength,
+          `size of the line for id ${JSON.stringify(id)}`,
+        );
+      }
+    }
+  });
+
   it("refuses_versions_opensearch_cannot_store", () => {
     assert.throws(
       () => versionedOperation("t", { index: "u", id: "1", version: 2n ** 63n, document: null }),
