@@ -20,6 +20,7 @@
  * parsing floor any server pays.
  *
  * `FLUSSO_BENCH_EMULATOR_DOCS` sets the document count per phase (default 200,000);
+ * the emulator runs with the heap the scenarios give it (`EMULATOR_HEAP_FLAGS`);
  * `FLUSSO_BENCH_EMULATOR_FLAGS` adds runtime flags to the emulator process, e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it; `FLUSSO_BENCH_EMULATOR_MAIN` runs another
  * copy of the emulator's `main.ts` (an A/B comparison against a saved tree).
@@ -30,10 +31,10 @@ import http from "node:http";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { Benchmark, BenchRow } from "./harness/suite.ts";
+import { emulatorFlags } from "./harness/sink.ts";
 import { analysisSettings } from "../src/model/mapping.ts";
 
 const DOCS = Number(process.env.FLUSSO_BENCH_EMULATOR_DOCS ?? 200_000);
-const FLAGS = (process.env.FLUSSO_BENCH_EMULATOR_FLAGS ?? "").split(/\s+/).filter((f) => f);
 const MAIN = process.env.FLUSSO_BENCH_EMULATOR_MAIN ??
   fileURLToPath(new URL("../tests/support/opensearch/main.ts", import.meta.url));
 const BATCH = 1_000;
@@ -180,7 +181,7 @@ function request(
 async function startStandalone(): Promise<{ port: number; stop(): Promise<void> }> {
   const child = spawn(
     process.execPath,
-    ["run", "-A", ...FLAGS, MAIN, "--port", "0", "--no-log"],
+    ["run", "-A", ...emulatorFlags(), MAIN, "--port", "0", "--no-log"],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

@@ -82,11 +82,22 @@ export async function startBenchSink(): Promise<BenchSink> {
 }
 
 /**
- * Runtime flags for the emulator child from `FLUSSO_BENCH_EMULATOR_FLAGS` (as figure 7 takes
- * them), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it inside a scenario.
+ * The emulator's heap, set at start the way OpenSearch's own is (`-Xms` equal to `-Xmx` in its
+ * `jvm.options`): V8 starts with room for 2 GiB of old objects instead of growing its limit
+ * step by step. A backfill keeps every document, so a growing limit means repeated full
+ * collections over a heap that only grows — about a tenth of the emulator's CPU in the items
+ * backfill (bench/README.md, twelfth pass), on the cores flusso and Postgres share with it.
  */
-function emulatorFlags(): string[] {
-  return (process.env.FLUSSO_BENCH_EMULATOR_FLAGS ?? "").split(/\s+/).filter((f) => f);
+export const EMULATOR_HEAP_FLAGS: readonly string[] = ["--v8-flags=--initial-old-space-size=2048"];
+
+/**
+ * Runtime flags for the emulator child: the heap above, then `FLUSSO_BENCH_EMULATOR_FLAGS` (as
+ * figure 7 takes them), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it inside a
+ * scenario. Deno joins several `--v8-flags`, so those can be added too.
+ */
+export function emulatorFlags(): string[] {
+  const extra = (process.env.FLUSSO_BENCH_EMULATOR_FLAGS ?? "").split(/\s+/).filter((f) => f);
+  return [...EMULATOR_HEAP_FLAGS, ...extra];
 }
 
 /**
