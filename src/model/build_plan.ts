@@ -48,7 +48,7 @@ export interface BuildPlan {
   /**
    * The backfill page statement: the documents of the root rows after a key, in key order,
    * skipping rows soft-deleted or filtered out. It returns each row's key text
-   * (`format('%s', …)`, what pgoutput sends) and document; bind it with `pageParams`.
+   * (the text pgoutput sends: see `keyText`) and document; bind it with `pageParams`.
    */
   readonly pageSql: string;
   /** `sql` in packed form (see the module doc and `unpackRows`); same parameters. */
@@ -128,6 +128,11 @@ export function buildPlan(index: IndexConfig, catalog: ColumnCatalog): BuildPlan
   const limit = params.add(null);
   const afterSlot = params.values.length; // the first placeholder after the plan's values
   const columns = model.primaryKey.map((col) => `t0.${quoteIdent(col)}`);
+  // Each key column's text as pgoutput sends it (see keyText).
+  const keyTexts = (alias: string) =>
+    model.primaryKey.map((col) =>
+      keyText(`${alias}.${quoteIdent(col)}`, catalog.column(model.table, col))
+    );
   const keyTuple = (first: number) =>
     `(${
       model.primaryKey.map((col, i) =>
@@ -138,7 +143,7 @@ export function buildPlan(index: IndexConfig, catalog: ColumnCatalog): BuildPlan
     `  AND ${condition}`
   );
   const pageSql = [
-    `SELECT ${columns.map((c, i) => `format('%s', ${c}) AS ${keyNames[i]}`).join(", ")},`,
+    `SELECT ${keyTexts("t0").map((c, i) => `${c} AS ${keyNames[i]}`).join(", ")},`,
     `  ${document}::text AS _fl_doc,`,
     // The window's order is the query's own, so the index scan feeds it without another sort.
     `  row_number() OVER (ORDER BY ${columns.join(", ")}) AS _fl_n`,
@@ -150,7 +155,7 @@ export function buildPlan(index: IndexConfig, catalog: ColumnCatalog): BuildPlan
   ].join("\n");
   // A range has no LIMIT: it holds every row between its bounds, however many arrived since.
   const packedRangeSql = packRowsOfHeapPages(
-    keyLineSql(columns.map((c) => `format('%s', ${c})`), bareKey),
+    keyLineSql(keyTexts("t0"), bareKey),
     `${document}::text`,
     `${quoteTable(model.table)} t0`,
     [
@@ -163,7 +168,7 @@ export function buildPlan(index: IndexConfig, catalog: ColumnCatalog): BuildPlan
   // filters: ranges between them cover the table exactly whatever those exclude.
   const bareColumns = model.primaryKey.map(quoteIdent);
   const boundsSql = [
-    `SELECT ${bareColumns.map((c, i) => `format('%s', b.${c}) AS ${keyNames[i]}`).join(", ")}`,
+    `SELECT ${keyTexts("b").map((c, i) => `${c} AS ${keyNames[i]}`).join(", ")}`,
     `FROM (SELECT ${bareColumns.join(", ")}, row_number() OVER (ORDER BY ${
       bareColumns.join(", ")
     }) AS _fl_n`,
@@ -267,6 +272,16 @@ function keyLineSql(keyTexts: readonly string[], bare: boolean): string {
   return keyTexts.length === 1
     ? `to_json(${keyTexts[0]})::text`
     : `json_build_array(${keyTexts.join(", ")})::text`;
+}
+
+/**
+ * A key column's text, the type's output as pgoutput sends it. `format('%s', …)` calls the
+ * output function whatever the type; a cast to text is the same for the plain types
+ * (`hasPlainKeyText`) and ≈ 0.15 s of Postgres' CPU cheaper per 1,000,000 backfilled rows.
+ * Other types keep `format`: some casts to text differ from the output (`inet`, `boolean`).
+ */
+function keyText(expression: string, type: ColumnType): string {
+  return hasPlainKeyText(type) ? `(${expression})::text` : `format('%s', ${expression})`;
 }
 
 /**
