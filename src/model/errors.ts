@@ -27,19 +27,29 @@ export class UnknownTableError extends Error {
   }
 }
 
-/** An index's root relation is a view, materialized view or foreign table, not a table. */
-export class RootNotATableError extends Error {
+/**
+ * A relation an index reads is a view, materialized view or foreign table, not a table. Its
+ * changes can never arrive (logical replication publishes tables only), and a root is also
+ * backfilled by its table's pages.
+ */
+export class RelationNotATableError extends Error {
   constructor(
     readonly index: string,
     readonly table: string,
     readonly kind: string,
+    /** Whether the relation is the index's root (else a related table of its schema). */
+    readonly root: boolean,
   ) {
     super(
-      `index ${JSON.stringify(index)}: its root ${table} is a ${kind}, not a table; flusso ` +
-        `backfills a root by its table's pages and follows its changes by logical replication, ` +
-        `which publishes tables only: point the schema's \`table\` at a table`,
+      root
+        ? `index ${JSON.stringify(index)}: its root ${table} is a ${kind}, not a table; flusso ` +
+          `backfills a root by its table's pages and follows its changes by logical ` +
+          `replication, which publishes tables only: point the schema's \`table\` at a table`
+        : `index ${JSON.stringify(index)}: its schema reads ${table}, a ${kind}, not a table; ` +
+          `logical replication publishes tables only, so no change to it would ever reach the ` +
+          `documents: read the table(s) behind it instead`,
     );
-    this.name = "RootNotATableError";
+    this.name = "RelationNotATableError";
   }
 }
 

@@ -19,7 +19,7 @@ import {
 import type { ColumnCatalog } from "../model/column_types.ts";
 import { documentId } from "../model/document_id.ts";
 import { TextBuiltDocument } from "../engine/document_text.ts";
-import { RootNotATableError, UnknownIndexError } from "../model/errors.ts";
+import { RelationNotATableError, UnknownIndexError } from "../model/errors.ts";
 import { lookupSql } from "../model/lookup_sql.ts";
 import {
   type RelationGraph,
@@ -77,13 +77,21 @@ export async function createPostgresDocumentBuilder(
   const tables = new Map<string, TableRef>();
   for (const g of graphs) for (const t of tablesOfGraph(g)) tables.set(tableKey(t), t);
   const catalog: ColumnCatalog = await loadColumnCatalog(sql, [...tables.values()]);
-  // A root's backfill reads its table's pages (range packs group rows by heap page).
-  const roots = options.indexes.map((i) => i.model.table);
-  const [notTable] = await relationsThatAreNotTables(sql, roots);
+  // Changes arrive for tables only, and a root's backfill reads its table's pages (range
+  // packs group rows by heap page): any other relation would leave documents stale.
+  const [notTable] = await relationsThatAreNotTables(sql, [...tables.values()]);
   if (notTable) {
     const { table, kind } = notTable;
-    const index = options.indexes.find((i) => tableKey(i.model.table) === tableKey(table))!;
-    throw new RootNotATableError(index.name, `${table.schema}.${table.name}`, kind);
+    const key = tableKey(table);
+    const root = options.indexes.find((i) => tableKey(i.model.table) === key);
+    const reader = root ??
+      options.indexes.find((_, n) => tablesOfGraph(graphs[n]).some((t) => tableKey(t) === key))!;
+    throw new RelationNotATableError(
+      reader.name,
+      `${table.schema}.${table.name}`,
+      kind,
+      root !== undefined,
+    );
   }
   const plans = new Map<string, BuildPlan>(
     options.indexes.map((i) => [i.name, buildPlan(i, catalog)]),

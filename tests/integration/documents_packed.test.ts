@@ -6,7 +6,7 @@
  * integer and uuid texts) and however a json column is laid out (raw newlines and carriage
  * returns between tokens), each document reaches its own key, on one line and otherwise
  * unchanged, across pack borders. Also the backfill's page bounds: ranges between them cover
- * every visible row exactly once.
+ * every visible row exactly once. And a relation that is not a table, refused by name.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -19,7 +19,7 @@ import {
   unpackRows,
 } from "../../src/model/build_plan.ts";
 import type { BuiltDocument, DocKey } from "../../src/engine/ports.ts";
-import { RootNotATableError } from "../../src/model/errors.ts";
+import { RelationNotATableError } from "../../src/model/errors.ts";
 import { loadColumnCatalog } from "../../src/postgres/document_catalog.ts";
 import {
   createPostgresDocumentBuilder,
@@ -303,8 +303,38 @@ describe("packed build results with bare keys, a heap page per range pack", () =
         ],
       }),
       (e: unknown) =>
-        e instanceof RootNotATableError && e.index === "viewed" &&
+        e instanceof RelationNotATableError && e.index === "viewed" && e.root &&
         /public\.reading_view is a view, not a table; .*point the schema's `table` at a table/
+          .test(e.message),
+    );
+  });
+
+  it("refuses_a_related_relation_that_is_not_a_table_whose_changes_could_never_arrive", async () => {
+    await db.sql.unsafe(
+      `CREATE TABLE reading_notes_src (id bigint PRIMARY KEY, reading_id bigint)`,
+    );
+    await db.sql.unsafe(`CREATE VIEW reading_notes AS SELECT * FROM reading_notes_src`);
+    const annotated: DocumentModel = {
+      ...rootModel("readings", [scalar("long", "id")], false),
+      fields: [scalar("long", "id"), {
+        kind: "aggregate",
+        name: "notes",
+        fn: "count",
+        table: { schema: "public", name: "reading_notes" },
+        primaryKey: ["id"],
+        foreignKey: ["reading_id"],
+        filters: [],
+      }],
+    };
+    await assert.rejects(
+      createPostgresDocumentBuilder({
+        sql: db.sql,
+        indexes: [indexOf("readings", readingsModel), indexOf("annotated", annotated)],
+      }),
+      (e: unknown) =>
+        e instanceof RelationNotATableError && e.index === "annotated" && !e.root &&
+        e.kind === "view" &&
+        /reads public\.reading_notes, a view, not a table; .*read the table\(s\) behind it/
           .test(e.message),
     );
   });
