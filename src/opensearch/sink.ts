@@ -124,12 +124,19 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearch
     // and becomes visible when seeded. Caught up, the bulk asks for what `live_refresh` says
     // (by default `refresh=true`: writes are few then, and `wait_for` would hold the
     // acknowledgement, and so commit-to-indexed latency, until the next scheduled refresh).
-    const failures: ItemFailure<BulkOperation>[] = [];
+    // Targets are independent indexes, each versioned: their requests go out at once, so a
+    // batch touching several indexes takes about as long as its largest.
+    const sent: Promise<readonly ItemFailure<BulkOperation>[]>[] = [];
     for (const [group, refresh] of [[serving, caughtUp], [building, false]] as const) {
       for (const [target, operations] of group) {
-        failures.push(...await writeBulk(operations, refresh, { ...writer, send: sendTo(target) }));
+        sent.push(writeBulk(operations, refresh, { ...writer, send: sendTo(target) }));
       }
     }
+    // Every request settles before the call does: a retry of the call never overlaps them.
+    const settled = await Promise.allSettled(sent);
+    const failed = settled.find((s) => s.status === "rejected");
+    if (failed) throw failed.reason;
+    const failures = settled.flatMap((s) => s.status === "fulfilled" ? s.value : []);
     const rejected = new Map<SinkWrite, Rejection>();
     for (const failure of failures) {
       const { write: w, target } = failure.item;

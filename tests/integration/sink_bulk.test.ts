@@ -1,7 +1,8 @@
 /**
  * The OpenSearch sink's writes against the emulator (or a real cluster at OPENSEARCH_URL):
  * versions order writes, deletes of missing documents succeed, refusals come back as
- * rejections, and injected faults lose nothing and confirm nothing early.
+ * rejections, injected faults lose nothing and confirm nothing early, and the targets of one
+ * write are sent at once.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -10,6 +11,7 @@ import type { SinkConfig } from "../../src/config/model.ts";
 import { type SinkWrite, TransientSinkError } from "../../src/engine/ports.ts";
 import { createOpenSearchSink, type OpenSearchSink } from "../../src/opensearch/sink.ts";
 import { opensearchTarget } from "../support/opensearch/target.ts";
+import { eventually } from "../support/memory_ports.ts";
 
 type Target = Awaited<ReturnType<typeof opensearchTarget>>;
 
@@ -245,6 +247,42 @@ describe("opensearch sink writes", () => {
     // The engine retries the same batch: it lands.
     assert.deepEqual(await sink.write([put("late", 600n, 1)], { caughtUp: false }), []);
     assert.equal((await source("late"))?.n, 1);
+  });
+
+  it("sends_the_requests_of_every_target_of_a_write_at_once", async (t) => {
+    const emulator = target.emulator;
+    if (emulator === undefined) return t.skip("the request log needs the emulator");
+    const both = newSink({ timeoutMs: 1_000 });
+    try {
+      await both.ensure([DEFINITION, { ...DEFINITION, index: "pets" }]);
+      await both.markSeeded("pets");
+      const from = emulator.requests.length;
+      const bulksTo = (index: string) =>
+        emulator.requests.slice(from).filter((r) =>
+          r.path.endsWith("/_bulk") && r.path.startsWith(`/${prefix}${index}_`)
+        );
+      // The first request stalls until the sink's timeout. Sent one target after another,
+      // the pets request would wait for that timeout and the users request's retry.
+      emulator.faults.stallNext(1);
+      const written = both.write(
+        [put("both", 800n, 1), { ...put("both", 800n, 1), index: "pets" }],
+        {
+          caughtUp: false,
+        },
+      );
+      await eventually(
+        () => bulksTo("users").length > 0 && bulksTo("pets").length > 0,
+        "a bulk request to each target",
+      );
+      assert.equal(bulksTo("users").length + bulksTo("pets").length, 2, "no retry yet");
+      assert.equal(emulator.requests.slice(from).filter((r) => r.fault === "stall").length, 1);
+      emulator.faults.clear();
+      assert.deepEqual(await written, []);
+      assert.equal((await source("both"))?.n, 1);
+    } finally {
+      emulator.faults.clear();
+      await both.close();
+    }
   });
 
   it("retries_a_stalled_request_after_its_timeout", async (t) => {
