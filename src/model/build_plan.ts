@@ -16,7 +16,8 @@
  * of a key scan followed by a probe per key.
  *
  * flusso runs them in packed form (`packedSql`, `packedPageSql`, `packedRangeSql`): the same
- * rows, aggregated `PACK_ROWS` at a time (a range statement: one heap page at a time) into one
+ * rows, aggregated `PACK_ROWS` at a time (a range statement: a span of an integer key, or one
+ * heap page, at a time) into one
  * result row of the keys, one per line, and the documents, separated by U+001E. Decoding a
  * result row costs the client a fixed amount however small the row, and documents are usually
  * small: one row per document spent more of flusso's time on the protocol than on the document
@@ -61,6 +62,11 @@ export interface BuildPlan {
    */
   readonly packedRangeSql: string;
   /**
+   * Whether `packedRangeSql` packs by spans of an integer key (its last parameter is the span's
+   * width) rather than by heap page.
+   */
+  readonly rangePacksByKeySpan: boolean;
+  /**
    * Page bounds: the key (as text) of every `limit`-th root row after a key, for `pages` pages,
    * counting every row (soft-deleted and filtered ones too); bind it with `boundsParams`.
    */
@@ -68,9 +74,10 @@ export interface BuildPlan {
 }
 
 /**
- * Documents per packed result row of a live build or an ordered page (a range packs the rows of
- * one heap page: at most 291). A pack is one text value, so it must stay far below Postgres'
- * 1 GB limit on one value even for documents of several megabytes.
+ * Documents per packed result row of a live build or an ordered page, and the aim of a range's
+ * key spans (a range packed by heap page holds at most 291 per pack). A pack is one text value,
+ * so it must stay far below Postgres' 1 GB limit on one value even for documents of several
+ * megabytes.
  */
 export const PACK_ROWS = 64;
 
@@ -154,7 +161,9 @@ export function buildPlan(index: IndexConfig, catalog: ColumnCatalog): BuildPlan
     `LIMIT ${limit}::integer`,
   ].join("\n");
   // A range has no LIMIT: it holds every row between its bounds, however many arrived since.
-  const packedRangeSql = packRowsOfHeapPages(
+  const rangePacksByKeySpan = model.primaryKey.length === 1 &&
+    isIntegerKey(catalog.column(model.table, model.primaryKey[0]));
+  const packedRangeSql = packRows(
     keyLineSql(keyTexts("t0"), bareKey),
     `${document}::text`,
     `${quoteTable(model.table)} t0`,
@@ -163,6 +172,9 @@ export function buildPlan(index: IndexConfig, catalog: ColumnCatalog): BuildPlan
       `  AND (${columns.join(", ")}) <= ${keyTuple(afterSlot)}`,
       ...rowConditions,
     ],
+    rangePacksByKeySpan
+      ? `${columns[0]} / $${afterSlot + model.primaryKey.length}::text::bigint`
+      : `t0.tableoid, (t0.ctid::text::point)[0]`,
   );
   // Page bounds read keys only (an index-only scan) over every row, before soft delete and
   // filters: ranges between them cover the table exactly whatever those exclude.
@@ -208,6 +220,7 @@ export function buildPlan(index: IndexConfig, catalog: ColumnCatalog): BuildPlan
     packedSql,
     packedPageSql: packPageSql(pageSql, keyNames, bareKey),
     packedRangeSql,
+    rangePacksByKeySpan,
     boundsSql,
     // The page size is bound per run (pageParams), not part of the build statement.
     params: params.values.slice(model.primaryKey.length, -1),
@@ -237,24 +250,32 @@ function packPageSql(pageSql: string, keyNames: readonly string[], bareKey: bool
 }
 
 /**
- * The packed form of an unordered statement over the root table: its rows grouped by the heap
- * page they are stored on (and by partition), so a pack holds at most the rows of one page
- * (`MaxHeapTuplesPerPage`, 291 on 8 kB pages) and the statement needs no row numbers. Numbering
- * rows (`row_number()` below a grouping) passes every document through a window's tuple store:
- * ≈ 0.15 s more of Postgres' CPU per 1,000,000 backfilled rows.
+ * The packed form of an unordered statement over the root table, its rows grouped by `group`:
+ * no row numbers needed (numbering rows with `row_number()` below a grouping passes every
+ * document through a window's tuple store: ≈ 0.15 s more of Postgres' CPU per 1,000,000
+ * backfilled rows). Any grouping pairs keys and documents rightly, since a pack's two aggregates
+ * read the same rows in the same order; it only decides the packs' sizes:
+ *
+ * - An integer key's span (`key / width`, the width from `rangeParams`): about `PACK_ROWS` rows
+ *   where keys are dense, fewer where they are sparse, and never more than the range. Integer
+ *   division is cheap next to reading the heap page's number, which goes through text: ≈ 0.2 s
+ *   of Postgres' CPU per 1,000,000 backfilled rows.
+ * - Any other key: the heap page (and partition), at most `MaxHeapTuplesPerPage` rows (291 on
+ *   8 kB pages).
  */
-function packRowsOfHeapPages(
+function packRows(
   keyLine: string,
   document: string,
   from: string,
   where: readonly string[],
+  group: string,
 ): string {
   return [
     `SELECT string_agg(${keyLine}, E'\\n') AS _fl_keys,`,
     `  string_agg(${docFieldSql(document)}, ${DOC_SEPARATOR_SQL}) AS _fl_docs`,
     `FROM ${from}`,
     ...where,
-    `GROUP BY t0.tableoid, (t0.ctid::text::point)[0]`,
+    `GROUP BY ${group}`,
   ].join("\n");
 }
 
@@ -282,6 +303,11 @@ function keyLineSql(keyTexts: readonly string[], bare: boolean): string {
  */
 function keyText(expression: string, type: ColumnType): string {
   return hasPlainKeyText(type) ? `(${expression})::text` : `format('%s', ${expression})`;
+}
+
+/** Whether a key column holds integers (`int2`, `int4`, `int8` or a domain over one). */
+function isIntegerKey(type: ColumnType): boolean {
+  return !type.array && (type.kind === "int2" || type.kind === "int4" || type.kind === "int8");
 }
 
 /**
@@ -393,18 +419,33 @@ function keyOfLine(line: string): string[] {
   return typeof value === "string" ? [value] : value;
 }
 
-/** The parameters of a range statement: the key after, the plan's values, the last key. */
+const MAX_BIGINT = (1n << 63n) - 1n;
+
+/**
+ * The parameters of a range statement: the key after, the plan's values, the last key, and for
+ * a range packed by key span (`rangePacksByKeySpan`) the span's width: the range's width in key
+ * values over its pages of `limit` rows, times `PACK_ROWS` (from 1 to bigint's largest).
+ */
 export function rangeParams(
   plan: BuildPlan,
   after: readonly string[],
   through: readonly string[],
+  limit: number,
 ): ParamValue[] {
   if (after.length !== plan.keyColumns || through.length !== plan.keyColumns) {
     throw new RangeError(
       `range bounds have ${after.length} and ${through.length} values for a ${plan.keyColumns}-column key`,
     );
   }
-  return [...after, ...plan.params, ...through];
+  const params = [...after, ...plan.params, ...through];
+  if (!plan.rangePacksByKeySpan) return params;
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new RangeError(`limit must be a positive integer, got ${limit}`);
+  }
+  const width = (BigInt(through[0]) - BigInt(after[0])) * BigInt(PACK_ROWS) / BigInt(limit);
+  // Within bigint: a range across most of the key's values (a first bound far below the keys)
+  // is then packed in at most three spans, none larger than the range.
+  return [...params, String(width < 1n ? 1n : width > MAX_BIGINT ? MAX_BIGINT : width)];
 }
 
 /** The parameters of a bounds statement: the key after, the page size, the page count. */

@@ -197,7 +197,7 @@ export async function createPostgresDocumentBuilder(
       const plan = plans.get(name)!;
       const [text, params] = through === undefined
         ? [plan.packedPageSql, pageParams(plan, after, limit)]
-        : [plan.packedRangeSql, rangeParams(plan, after, through)];
+        : [plan.packedRangeSql, rangeParams(plan, after, through, limit)];
       const rows = await underSnapshot(
         snapshot,
         (q) => q.unsafe(text, params as never[], PREPARED).raw(),

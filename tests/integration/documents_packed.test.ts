@@ -5,7 +5,8 @@
  * (newlines, tabs, quotes, backslashes, braces, "NULL", the empty string, emoji; or bare
  * integer and uuid texts) and however a json column is laid out (raw newlines and carriage
  * returns between tokens), each document reaches its own key, on one line and otherwise
- * unchanged, across pack borders. Also the backfill's page bounds: ranges between them cover
+ * unchanged, across pack borders; a range's packs hold one span of an integer key or else one
+ * heap page. Also the backfill's page bounds: ranges between them cover
  * every visible row exactly once. And a relation that is not a table, refused by name.
  */
 import { after, before, describe, it } from "node:test";
@@ -212,7 +213,7 @@ describe("packed build results", () => {
   });
 });
 
-describe("packed build results with bare keys, a heap page per range pack", () => {
+describe("packed build results with bare keys, a key span or a heap page per range pack", () => {
   let db: TestDatabase;
   let builder: PostgresDocumentBuilder;
   const ROWS = 1500;
@@ -267,28 +268,56 @@ describe("packed build results with bare keys, a heap page per range pack", () =
     assert.deepEqual([...seen].sort(), [...want].sort());
   });
 
-  it("packs_a_range_by_heap_page_so_no_pack_outgrows_one_page", async () => {
+  it("packs_an_integer_keyed_range_by_key_span_so_no_pack_outgrows_its_span", async () => {
     const plan = buildPlan(
       indexOf("readings", readingsModel),
       await loadColumnCatalog(db.sql, [readingsModel.table]),
     );
+    assert.equal(plan.rangePacksByKeySpan, true);
+    const params = rangeParams(plan, ["0"], [String(ROWS)], 500);
+    const width = Number(params.at(-1));
+    assert.equal(width, (ROWS * PACK_ROWS) / 500);
+    const packs = await db.sql.unsafe(plan.packedRangeSql, params as never[]).values();
+    let keys = 0;
+    for (const [keyLines] of packs as string[][]) {
+      // Bare keys, one per line, every one of them in the same span of `width` key values.
+      const ids = keyLines.split("\n").map(Number);
+      assert.equal(new Set(ids.map((id) => Math.floor(id / width))).size, 1, keyLines);
+      keys += ids.length;
+    }
+    assert.equal(keys, Array.from({ length: ROWS }, (_, i) => i + 1).filter(visible).length);
+    assert.equal(packs.length, Math.ceil((ROWS + 1) / width));
+  });
+
+  it("packs_a_range_of_other_keys_by_heap_page_so_no_pack_outgrows_one_page", async () => {
+    await db.sql.unsafe(`CREATE TABLE labels (id uuid PRIMARY KEY, pad text)`);
+    await db.sql.unsafe(`
+      INSERT INTO labels SELECT md5(n::text)::uuid, repeat('p', 200) FROM generate_series(1, ${ROWS}) n`);
+    const labelsModel = rootModel("labels", [scalar("keyword", "pad")], false);
+    const plan = buildPlan(
+      indexOf("labels", labelsModel),
+      await loadColumnCatalog(db.sql, [labelsModel.table]),
+    );
+    assert.equal(plan.rangePacksByKeySpan, false);
+    const lowest = "00000000-0000-0000-0000-000000000000";
+    const highest = "ffffffff-ffff-ffff-ffff-ffffffffffff";
     const packs = await db.sql.unsafe(
       plan.packedRangeSql,
-      rangeParams(plan, ["0"], [String(ROWS)]) as never[],
+      rangeParams(plan, [lowest], [highest], 500) as never[],
     ).values();
     const pageOf = new Map(
       (await db.sql.unsafe<{ id: string; page: number }[]>(
-        `SELECT id::text, (ctid::text::point)[0]::int AS page FROM readings`,
+        `SELECT id::text, (ctid::text::point)[0]::int AS page FROM labels`,
       )).map((r) => [r.id, r.page]),
     );
     let keys = 0;
     for (const [keyLines] of packs as string[][]) {
-      // Bare keys, one per line, every one of them on the same heap page.
+      // Bare uuids, one per line, every one of them on the same heap page.
       const ids = keyLines.split("\n");
-      assert.deepEqual(new Set(ids.map((id) => pageOf.get(id))).size, 1, keyLines);
+      assert.equal(new Set(ids.map((id) => pageOf.get(id))).size, 1, keyLines);
       keys += ids.length;
     }
-    assert.equal(keys, Array.from({ length: ROWS }, (_, i) => i + 1).filter(visible).length);
+    assert.equal(keys, ROWS);
     assert.ok(packs.length > 10, `${packs.length} packs, one per heap page`);
   });
 

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { DocumentModel, Field } from "../../src/config/model.ts";
-import { buildPlan } from "../../src/model/build_plan.ts";
+import { buildPlan, PACK_ROWS, rangeParams } from "../../src/model/build_plan.ts";
 import { columnCatalog, type ColumnType } from "../../src/model/column_types.ts";
 import { UnknownColumnError } from "../../src/model/errors.ts";
 import { tableKey } from "../../src/model/relation_graph.ts";
@@ -100,11 +100,28 @@ describe("build plan", () => {
     }
   });
 
-  it("packs_a_range_by_heap_page_without_numbering_its_rows", () => {
-    const plan = buildPlan(indexOf("x", model([scalar("keyword", "status")])), catalog);
-    assert.match(plan.packedRangeSql, /GROUP BY t0\.tableoid, \(t0\.ctid::text::point\)\[0\]$/);
-    assert.ok(!plan.packedRangeSql.includes("row_number"));
-    assert.match(plan.packedPageSql, /row_number\(\) OVER/);
+  it("packs_a_range_by_integer_key_span_or_else_heap_page_without_numbering_its_rows", () => {
+    const byId = buildPlan(indexOf("x", model([scalar("keyword", "status")])), catalog);
+    assert.equal(byId.rangePacksByKeySpan, true);
+    // $1 the key after, $2 the last key (no filters: no values between), $3 the span width.
+    assert.match(byId.packedRangeSql, /GROUP BY t0\."id" \/ \$3::text::bigint$/);
+    assert.deepEqual(rangeParams(byId, ["0"], ["2000"], 2000), ["0", "2000", String(PACK_ROWS)]);
+    assert.deepEqual(rangeParams(byId, ["-5"], ["-3"], 2000), ["-5", "-3", "1"]);
+    assert.deepEqual(
+      rangeParams(byId, ["-9223372036854775808"], ["9223372036854775807"], 64),
+      ["-9223372036854775808", "9223372036854775807", "9223372036854775807"],
+    );
+    const byStatus = buildPlan(
+      indexOf("x", model([scalar("keyword", "status")], { primaryKey: ["status"] })),
+      catalog,
+    );
+    assert.equal(byStatus.rangePacksByKeySpan, false);
+    assert.match(byStatus.packedRangeSql, /GROUP BY t0\.tableoid, \(t0\.ctid::text::point\)\[0\]$/);
+    assert.deepEqual(rangeParams(byStatus, ["a"], ["b"], 2000), ["a", "b"]);
+    for (const plan of [byId, byStatus]) {
+      assert.ok(!plan.packedRangeSql.includes("row_number"));
+      assert.match(plan.packedPageSql, /row_number\(\) OVER/);
+    }
   });
 
   it("names_the_missing_column_when_the_schema_does_not_match_the_table", () => {
