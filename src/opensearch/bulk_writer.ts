@@ -46,21 +46,48 @@ export interface ItemFailure<T extends BulkItem> {
 /** Type given to a document alone larger than the cluster's `http.max_content_length`. */
 export const TOO_LARGE_TYPE = "request_too_large";
 
+/** Requests of one call under way at once (see `writeBulk`). */
+export const CHUNKS_IN_FLIGHT = 2;
+
 /**
- * Writes `items` in chunks (in order) and returns the ones refused for good. Throws
- * `TransientSinkError` when a chunk still fails after `maxRetries` retries and
- * `SinkRequestError` when OpenSearch refuses a request for a reason a retry cannot fix.
+ * Writes `items` in chunks and returns the ones refused for good. Throws `TransientSinkError`
+ * when a chunk still fails after `maxRetries` retries and `SinkRequestError` when OpenSearch
+ * refuses a request for a reason a retry cannot fix — only once every chunk under way has
+ * settled, so a retry of the call never overlaps its own requests.
+ *
+ * Up to `CHUNKS_IN_FLIGHT` chunks are under way at once, in order: the next body is written
+ * while OpenSearch reads the previous one, instead of each side waiting for the other.
+ * Chunks are independent (every operation carries its own version), so their order of
+ * arrival does not matter.
  */
 export async function writeBulk<T extends BulkItem>(
   items: readonly T[],
   refresh: boolean,
   options: BulkWriterOptions,
 ): Promise<ItemFailure<T>[]> {
-  const failures: ItemFailure<T>[] = [];
-  for (const chunk of chunkByLimits(items, options.limits)) {
-    failures.push(...await writeChunk(chunk, refresh, options));
-  }
-  return failures;
+  const chunks = chunkByLimits(items, options.limits);
+  if (chunks.length === 1) return await writeChunk(chunks[0], refresh, options);
+  const results: PromiseSettledResult<ItemFailure<T>[]>[] = new Array(chunks.length);
+  let next = 0;
+  let failed = false;
+  const lane = async () => {
+    while (next < chunks.length && !failed) {
+      const at = next++;
+      try {
+        results[at] = {
+          status: "fulfilled",
+          value: await writeChunk(chunks[at], refresh, options),
+        };
+      } catch (reason) {
+        failed = true;
+        results[at] = { status: "rejected", reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, chunks.length) }, lane));
+  const rejected = results.find((r) => r?.status === "rejected");
+  if (rejected) throw (rejected as PromiseRejectedResult).reason;
+  return results.flatMap((r) => (r as PromiseFulfilledResult<ItemFailure<T>[]>).value);
 }
 
 async function writeChunk<T extends BulkItem>(

@@ -162,6 +162,70 @@ describe("bulk writer", () => {
     });
   });
 
+  it("keeps_two_chunks_under_way_and_returns_failures_in_item_order", async () => {
+    let inFlight = 0;
+    let most = 0;
+    const sent: string[] = [];
+    const answers: (() => void)[] = [];
+    const { options: o } = options((body) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      const [id] = ids(body);
+      sent.push(id);
+      return new Promise((resolve) => {
+        answers.push(() => {
+          inFlight--;
+          resolve(
+            id === "2" || id === "4"
+              ? {
+                errors: true,
+                items: [{ index: { status: 400, error: { type: "mapper_parsing_exception" } } }],
+              }
+              : ok(body),
+          );
+        });
+      });
+    }, { batchSize: 1 });
+    const written = writeBulk(["1", "2", "3", "4", "5"].map((id) => op(id)), false, o);
+    // Answer the oldest request whenever one is waiting, until all five were answered.
+    for (let turn = 0; turn < 200 && (sent.length < 5 || answers.length > 0); turn++) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      answers.shift()?.();
+    }
+    const failures = await written;
+    assert.equal(most, 2, "two requests of a call under way at once, never more");
+    assert.deepEqual([...sent].sort(), ["1", "2", "3", "4", "5"], "each chunk sent once");
+    assert.deepEqual(failures.map((f) => f.item.write.id), ["2", "4"]);
+  });
+
+  it("fails_only_after_every_chunk_under_way_settled_and_starts_no_more", async () => {
+    const sent: string[] = [];
+    let releaseSecond!: () => void;
+    let secondSettled = false;
+    const { options: o } = options((body) => {
+      const [id] = ids(body);
+      sent.push(id);
+      if (id === "1") return Promise.reject(httpError(401));
+      return new Promise((resolve) => {
+        releaseSecond = () => {
+          secondSettled = true;
+          resolve(ok(body));
+        };
+      });
+    }, { batchSize: 1 });
+    let rejected = false;
+    const written = writeBulk([op("1"), op("2"), op("3")], false, o).catch((error) => {
+      rejected = true;
+      assert.ok(secondSettled, "the call failed while a request was still under way");
+      throw error;
+    });
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.equal(rejected, false);
+    releaseSecond();
+    await assert.rejects(written, SinkRequestError);
+    assert.deepEqual(sent, ["1", "2"], "no chunk started after the failure");
+  });
+
   it("chunks_requests_by_batch_size_and_passes_refresh", async () => {
     const seen: { ids: string[]; refresh: boolean }[] = [];
     const { options: o } = options((body, { refresh }) => {
