@@ -17,11 +17,10 @@
  *
  * flusso runs them in packed form (`packedSql`, `packedPageSql`, `packedRangeSql`): the same
  * rows, aggregated `PACK_ROWS` at a time (a range statement: a span of an integer key, or one
- * heap page, at a time) into one
- * result row of the keys, one per line, and the documents, separated by U+001E. Decoding a
- * result row costs the client a fixed amount however small the row, and documents are usually
- * small: one row per document spent more of flusso's time on the protocol than on the document
- * (see `unpackRows`).
+ * heap page, at a time) into one result row of the keys, one per line, and the documents,
+ * separated by U+001E. Decoding a result row costs the client a fixed amount however small the
+ * row, and documents are usually small: one row per document spent more of flusso's time on the
+ * protocol than on the document (see `unpackRows`).
  */
 import type {
   AggregateField,
