@@ -314,9 +314,8 @@ function isIntegerKey(type: ColumnType): boolean {
  * uuid. Such a key's line is never a JSON string (`"`) or array (`[`), so the decoder can tell.
  */
 function hasPlainKeyText(type: ColumnType): boolean {
-  if (type.array) return false;
-  return type.kind === "int2" || type.kind === "int4" || type.kind === "int8" ||
-    type.kind === "numeric" || type.castType === "uuid";
+  return isIntegerKey(type) ||
+    (!type.array && (type.kind === "numeric" || type.castType === "uuid"));
 }
 
 /** A document as one field of `_fl_docs` (empty for none: string_agg would skip a NULL). */

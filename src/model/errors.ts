@@ -28,9 +28,8 @@ export class UnknownTableError extends Error {
 }
 
 /**
- * A relation an index reads is a view, materialized view or foreign table, not a table. Its
- * changes can never arrive (logical replication publishes tables only), and a root is also
- * backfilled by its table's pages.
+ * A relation an index reads is a view, materialized view or foreign table, not a table: its
+ * changes can never arrive (logical replication publishes tables only).
  */
 export class RelationNotATableError extends Error {
   constructor(
@@ -43,8 +42,8 @@ export class RelationNotATableError extends Error {
     super(
       root
         ? `index ${JSON.stringify(index)}: its root ${table} is a ${kind}, not a table; flusso ` +
-          `backfills a root by its table's pages and follows its changes by logical ` +
-          `replication, which publishes tables only: point the schema's \`table\` at a table`
+          `follows a root's changes by logical replication, which publishes tables only: ` +
+          `point the schema's \`table\` at a table`
         : `index ${JSON.stringify(index)}: its schema reads ${table}, a ${kind}, not a table; ` +
           `logical replication publishes tables only, so no change to it would ever reach the ` +
           `documents: read the table(s) behind it instead`,

@@ -77,8 +77,8 @@ export async function createPostgresDocumentBuilder(
   const tables = new Map<string, TableRef>();
   for (const g of graphs) for (const t of tablesOfGraph(g)) tables.set(tableKey(t), t);
   const catalog: ColumnCatalog = await loadColumnCatalog(sql, [...tables.values()]);
-  // Changes arrive for tables only, and a root's backfill reads its table's pages (range
-  // packs group rows by heap page): any other relation would leave documents stale.
+  // Changes arrive for tables only: any other relation would leave documents stale (and a
+  // root's backfill ranges may group its rows by heap page, which only a table has).
   const [notTable] = await relationsThatAreNotTables(sql, [...tables.values()]);
   if (notTable) {
     const { table, kind } = notTable;
