@@ -175,22 +175,32 @@ export function buildPlan(index: IndexConfig, catalog: ColumnCatalog): BuildPlan
       ? `${columns[0]} / $${afterSlot + model.primaryKey.length}::text::bigint`
       : `t0.tableoid, (t0.ctid::text::point)[0]`,
   );
-  // Page bounds read keys only (an index-only scan) over every row, before soft delete and
-  // filters: ranges between them cover the table exactly whatever those exclude.
-  const bareColumns = model.primaryKey.map(quoteIdent);
+  // Page bounds read keys only (index-only scans) over every row, before soft delete and
+  // filters: ranges between them cover the table exactly whatever those exclude. Each bound is
+  // the key `limit` rows past the previous one, an OFFSET that skips index entries without
+  // projecting them; numbering every key with a window function cost Postgres 4 times as much.
+  const n = model.primaryKey.length;
+  const bareColumns = model.primaryKey.map((col) => `r.${quoteIdent(col)}`);
+  const boundStep = (after: string) =>
+    [
+      `SELECT ${bareColumns.join(", ")} FROM ${quoteTable(model.table)} r`,
+      `    WHERE (${bareColumns.join(", ")}) > ${after}`,
+      `    ORDER BY ${bareColumns.join(", ")} OFFSET $${n + 1}::integer - 1 LIMIT 1`,
+    ].join("\n");
   const boundsSql = [
-    `SELECT ${keyTexts("b").map((c, i) => `${c} AS ${keyNames[i]}`).join(", ")}`,
-    `FROM (SELECT ${bareColumns.join(", ")}, row_number() OVER (ORDER BY ${
-      bareColumns.join(", ")
-    }) AS _fl_n`,
-    `  FROM ${quoteTable(model.table)}`,
-    `  WHERE (${bareColumns.join(", ")}) > ${keyTuple(1)}`,
-    `  ORDER BY ${bareColumns.join(", ")}`,
-    `  LIMIT $${model.primaryKey.length + 1}::integer * $${
-      model.primaryKey.length + 2
-    }::integer) b`,
-    `WHERE b._fl_n % $${model.primaryKey.length + 1}::integer = 0`,
-    `ORDER BY b._fl_n`,
+    `WITH RECURSIVE b(_fl_n, ${keyNames.join(", ")}) AS (`,
+    `  (SELECT 1, s.* FROM (${boundStep(keyTuple(1))}) s)`,
+    `  UNION ALL`,
+    `  SELECT b._fl_n + 1, s.* FROM b CROSS JOIN LATERAL (${
+      boundStep(`(${keyNames.map((k) => `b.${k}`).join(", ")})`)
+    }) s`,
+    `  WHERE b._fl_n < $${n + 2}::integer)`,
+    `SELECT ${
+      model.primaryKey.map((col, i) =>
+        `${keyText(`b.${keyNames[i]}`, catalog.column(model.table, col))} AS ${keyNames[i]}`
+      ).join(", ")
+    }`,
+    `FROM b ORDER BY b._fl_n`,
   ].join("\n");
   const keyArrays = keyNames.map((_, i) => `$${i + 1}::text[]`).join(", ");
   const keyedDocument = `CASE WHEN t0.${

@@ -168,6 +168,27 @@ describe("packed build results", () => {
     assert.deepEqual([...seen].sort(), [...visible].sort());
   });
 
+  it("bounds_every_limit_th_key_counting_hidden_rows_and_stops_at_the_table_end", async () => {
+    const rows = await db.sql.unsafe<{ id: string }[]>("SELECT id FROM notes ORDER BY id");
+    const all = rows.map((r) => r.id);
+    const from = 4;
+    const limit = 7;
+    const want = (pages: number) =>
+      Array.from({ length: pages }, (_, p) => all[from + (p + 1) * limit])
+        .filter((k) => k !== undefined).map((k) => [k]);
+    // Hidden rows are counted: a range between bounds never holds more than `limit` rows.
+    assert.deepEqual(
+      await builder.pageBounds("notes", { after: [all[from]], limit, pages: 3 }),
+      want(3),
+    );
+    // Near the end, fewer bounds than pages: the last rows are left to the open page.
+    const pages = Math.ceil(all.length / limit);
+    const tail = await builder.pageBounds("notes", { after: [all[from]], limit, pages });
+    assert.deepEqual(tail, want(pages));
+    assert.ok(tail.length < pages);
+    assert.deepEqual(await builder.pageBounds("notes", { after: [all.at(-1)!], limit, pages }), []);
+  });
+
   it("decodes_packs_and_refuses_one_whose_key_and_document_counts_differ", () => {
     assert.deepEqual(
       unpackRows("x", [[
