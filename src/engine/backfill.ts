@@ -130,6 +130,7 @@ export async function backfillIndex(
   } finally {
     // Never leave a read or a write running behind a stop or a failure.
     for (const r of reads) await r.page.catch(() => {});
+    await planner.settled();
     await writing?.catch(() => {});
   }
   if (stop.aborted) return "stopped";
@@ -148,6 +149,9 @@ export const READS_IN_FLIGHT = 3;
 
 /** Page bounds asked for per bounds query. */
 export const BOUNDS_PER_QUERY = 8;
+
+/** Bounds left in a batch when the next batch is asked for. */
+const BOUNDS_AHEAD = 2;
 
 /**
  * What to read next: the first page (no `after`: a key scan), an open page (`after` only: at
@@ -202,8 +206,9 @@ async function readSpec(
 /**
  * Plans the pages of one backfill. Without page bounds every page is open: the next one
  * starts after the last key of the previous, so one is read at a time. With them, the pages
- * ahead are ranges between bounds read in batches (cheap: keys only), so several can be read
- * at once; past the last bound an open page reads the table's end.
+ * ahead are ranges between bounds read in batches (cheap: keys only; the next batch is asked for
+ * while the current one still has pages), so several can be read at once; past the last bound an
+ * open page reads the table's end.
  */
 function pagePlanner(
   context: BackfillContext,
@@ -219,6 +224,19 @@ function pagePlanner(
   let bounds: DocKey[] = [];
   let boundsEnded = false;
   let ended = false;
+  // The next batch of bounds, asked for while the current one still has pages: awaiting it
+  // only when the batch ran out held back the write of the page just read.
+  let nextBounds: { from: DocKey; bounds: Promise<DocKey[]> } | undefined;
+  const askBounds = (from: DocKey) => {
+    const asked = retryTransient(
+      context,
+      "builder",
+      `builder.pageBounds(${index})`,
+      () => pageBounds!(index, { after: from, limit, pages: BOUNDS_PER_QUERY, snapshot }),
+    );
+    asked.catch(() => {}); // awaited when its pages are planned
+    return { from, bounds: asked };
+  };
   return {
     /** The next page to read, or undefined when every page was planned. */
     async next(): Promise<PageSpec | undefined> {
@@ -230,21 +248,25 @@ function pagePlanner(
       if (after !== undefined && pageBounds) {
         const from = after;
         if (bounds.length === 0 && !boundsEnded) {
-          bounds = await retryTransient(
-            context,
-            "builder",
-            `builder.pageBounds(${index})`,
-            () => pageBounds(index, { after: from, limit, pages: BOUNDS_PER_QUERY, snapshot }),
-          );
+          const asked = nextBounds?.from === from ? nextBounds : askBounds(from);
+          nextBounds = undefined;
+          bounds = await asked.bounds;
           boundsEnded = bounds.length < BOUNDS_PER_QUERY;
         }
         const through = bounds.shift();
         if (through !== undefined) {
           after = through;
+          if (bounds.length === BOUNDS_AHEAD && !boundsEnded && nextBounds === undefined) {
+            nextBounds = askBounds(bounds[bounds.length - 1]);
+          }
           return { after: from, through };
         }
       }
       return { after };
+    },
+    /** Resolves once no bounds query is under way. */
+    async settled(): Promise<void> {
+      await nextBounds?.bounds.catch(() => {});
     },
     /** The keys of an open page (or the first): a full one means the table goes on after it. */
     openPageRead(keys: readonly DocKey[], full: boolean) {

@@ -485,6 +485,32 @@ describe("engine invariants", () => {
     ]);
   });
 
+  it("asks_for_the_next_page_bounds_before_the_pages_of_the_current_ones_run_out", async () => {
+    const rows = numberedUsers(99);
+    const h = harness({
+      rows,
+      builder: { pages: true, bounds: true },
+      sink: { indexes: { users: { seeded: false } } },
+    });
+    await run(h, engineOptions({ backfillPageSize: 5, backfillCursorIntervalMs: 0 }));
+    assert.equal(h.sink.documents("users").size, 99);
+    assert.equal(new Set(h.builder.built).size, h.builder.built.length, "each row built once");
+    const calls = h.builder.scans.map((s) =>
+      s.bounds ? `bounds>${s.after}` : s.page ? `page>${s.after}..${s.through ?? "end"}` : "scan"
+    );
+    // Eight bounds per query; each next query starts at the last bound of the one before.
+    assert.deepEqual(calls.filter((c) => c.startsWith("bounds")), [
+      "bounds>04",
+      "bounds>44",
+      "bounds>84",
+    ]);
+    // Asked while pages of the batch were still to be read: the write of the page just read
+    // never waits for a bounds query.
+    assert.ok(calls.indexOf("bounds>44") < calls.indexOf("page>39..44"), calls.join(" "));
+    assert.ok(calls.indexOf("bounds>84") < calls.indexOf("page>79..84"), calls.join(" "));
+    assert.equal(calls.at(-1), "page>94..end");
+  });
+
   it("saves_the_backfill_cursor_at_most_once_per_interval_and_always_the_last", async () => {
     const rows = numberedUsers(45);
     const h = harness({
