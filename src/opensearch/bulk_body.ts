@@ -6,6 +6,7 @@
 import { Buffer } from "node:buffer";
 import type { SinkWrite } from "../engine/ports.ts";
 import { documentJson, isDeleteDocument } from "../engine/document_text.ts";
+import type { BodyPool } from "./body_pool.ts";
 
 /** Anything the bulk writer can send: NDJSON lines (each ending in `\n`) and their size. */
 export interface BulkItem {
@@ -124,12 +125,12 @@ function versionText(version: bigint): string {
 /**
  * Joins operations into one `_bulk` body, encoded to UTF-8 once, straight into a buffer of
  * the size the operations already know: handed a string, the client would measure it and
- * the HTTP layer encode it again.
+ * the HTTP layer encode it again. With `pool`, the buffer is one of the pool's (see body_pool.ts).
  */
-export function bulkBody(operations: readonly BulkItem[]): Buffer {
+export function bulkBody(operations: readonly BulkItem[], pool?: BodyPool): Buffer {
   let size = 0;
   for (const op of operations) size += op.bytes;
-  const body = Buffer.allocUnsafe(size);
+  const body = pool ? pool.take(size) : Buffer.allocUnsafe(size);
   let at = 0;
   for (const op of operations) {
     at += body.write(op.text, at, "utf8");

@@ -34,15 +34,26 @@ export interface BulkHttpOptions {
   readonly timeoutMs: number;
 }
 
+/** Per request. */
+export interface BulkRequestOptions {
+  /** The default index of action lines that name none (the path becomes `/<index>/_bulk`). */
+  readonly index?: string;
+  /**
+   * Called once, after the request settled, when no socket holds the body's bytes any more
+   * (each write of them was flushed to the kernel or dropped with its socket): from then on the
+   * caller may reuse the buffer. Not called if a socket never reports its write.
+   */
+  readonly release?: () => void;
+}
+
 /** The client. */
 export interface BulkHttp {
   /**
-   * POSTs NDJSON `body` to `<url's path>[/<index>]/_bulk?<query>` (`index`: the default of
-   * action lines that name none) and resolves with the parsed JSON of a 2xx answer. Rejects
-   * with HttpResponseError (other statuses), HttpTimeoutError, HttpConnectionError or
-   * HttpDeserializationError.
+   * POSTs NDJSON `body` to `<url's path>[/<index>]/_bulk?<query>` and resolves with the parsed
+   * JSON of a 2xx answer. Rejects with HttpResponseError (other statuses), HttpTimeoutError,
+   * HttpConnectionError or HttpDeserializationError.
    */
-  bulk(query: string, body: Uint8Array, index?: string): Promise<unknown>;
+  bulk(query: string, body: Uint8Array, options?: BulkRequestOptions): Promise<unknown>;
   /** Closes the idle connections; requests under way finish first. */
   close(): void;
 }
@@ -185,8 +196,16 @@ export function createBulkHttp(options: BulkHttpOptions): BulkHttp {
     idle.push(connection);
   };
 
-  /** Sends once over `connection`; `state.answered` tells whether any answer byte came. */
-  const attempt = (connection: Connection, head: string, body: Uint8Array) => {
+  /**
+   * Sends once over `connection`; `state.answered` tells whether any answer byte came.
+   * `written` hears when the socket is done with the body (flushed, or dropped on an error).
+   */
+  const attempt = (
+    connection: Connection,
+    head: string,
+    body: Uint8Array,
+    written: () => void,
+  ) => {
     let state!: Exchange;
     const answer = new Promise<HttpResponse>((resolve, reject) => {
       state = { resolve, reject, answered: false };
@@ -202,11 +221,24 @@ export function createBulkHttp(options: BulkHttpOptions): BulkHttp {
     connection.sent = false;
     connection.socket.write(body, () => {
       connection.sent = true;
+      written();
     });
     return { answer, state };
   };
 
-  const send = async (path: string, body: Uint8Array): Promise<HttpResponse> => {
+  const send = async (
+    path: string,
+    body: Uint8Array,
+    release?: () => void,
+  ): Promise<HttpResponse> => {
+    // The body may be written more than once (a retry on a fresh connection); it is released
+    // when the request settled and every socket it was written to is done with it.
+    let writing = 0;
+    let settled = false;
+    const written = () => {
+      writing--;
+      if (settled && writing === 0) release?.();
+    };
     const head =
       `POST ${path} HTTP/1.1\r\n${fixedHeaders}\r\nContent-Length: ${body.length}\r\n\r\n`;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -221,7 +253,8 @@ export function createBulkHttp(options: BulkHttpOptions): BulkHttp {
       for (;;) {
         connection = idle.pop() ?? connect();
         const reused = connection.used;
-        const { answer, state } = attempt(connection, head, body);
+        writing++;
+        const { answer, state } = attempt(connection, head, body, written);
         try {
           return await Promise.race([answer, timeout]);
         } catch (error) {
@@ -234,14 +267,20 @@ export function createBulkHttp(options: BulkHttpOptions): BulkHttp {
       }
     } finally {
       clearTimeout(timer);
+      settled = true;
+      if (writing === 0) release?.();
     }
   };
 
   return {
-    async bulk(query, body, index) {
-      if (closed) throw new HttpConnectionError(`${where}: the sink is closed`);
+    async bulk(query, body, options = {}) {
+      const { index, release } = options;
+      if (closed) {
+        release?.();
+        throw new HttpConnectionError(`${where}: the sink is closed`);
+      }
       const path = index === undefined ? "/_bulk" : `/${encodeURIComponent(index)}/_bulk`;
-      const response = await send(`${prefix}${path}${query ? `?${query}` : ""}`, body);
+      const response = await send(`${prefix}${path}${query ? `?${query}` : ""}`, body, release);
       if (response.status < 200 || response.status > 299) {
         throw new HttpResponseError(response.status, describeError(response));
       }

@@ -7,6 +7,7 @@
 import { TransientSinkError } from "../engine/ports.ts";
 import type { Logger } from "../ops/logger.ts";
 import { silentLogger } from "../ops/logger.ts";
+import type { BodyPool } from "./body_pool.ts";
 import { bulkBody, type BulkItem } from "./bulk_body.ts";
 import { allItemsSucceeded, classifyBulkResponse } from "./bulk_response.ts";
 import { chunkByLimits, type ChunkLimits } from "./chunker.ts";
@@ -18,16 +19,22 @@ import {
   DEFAULT_BACKOFF,
 } from "./retry.ts";
 
-/** Sends one `_bulk` body (UTF-8 NDJSON); resolves with the parsed response body, rejects with the client's error. */
+/**
+ * Sends one `_bulk` body (UTF-8 NDJSON); resolves with the parsed response body, rejects with
+ * the client's error. `release`, when given, is to be called once the transport holds none of
+ * the body's bytes any more (the body's buffer is then reused); a sender may never call it.
+ */
 export type BulkSend = (
   body: Uint8Array,
-  options: { readonly refresh: boolean },
+  options: { readonly refresh: boolean; readonly release?: () => void },
 ) => Promise<unknown>;
 
 /** How the writer sends and retries. */
 export interface BulkWriterOptions {
   readonly send: BulkSend;
   readonly limits: ChunkLimits;
+  /** Where bodies are built; without it each body is a new buffer. */
+  readonly bodies?: BodyPool;
   /** Retries per request after the first attempt; then `TransientSinkError`. */
   readonly maxRetries: number;
   readonly backoff?: BackoffPolicy;
@@ -122,7 +129,12 @@ async function writeChunk<T extends BulkItem>(
     attempt++;
     let response: unknown;
     try {
-      response = await options.send(bulkBody(pending), { refresh });
+      const body = bulkBody(pending, options.bodies);
+      const bodies = options.bodies;
+      response = await options.send(
+        body,
+        bodies ? { refresh, release: () => bodies.give(body) } : { refresh },
+      );
     } catch (error) {
       const failure = classifyRequestError(error);
       if (failure.kind === "too_large") {

@@ -9,6 +9,7 @@ import type { Client } from "@opensearch-project/opensearch";
 import type { LiveRefresh, SinkConfig } from "../config/model.ts";
 import type { Rejection, Sink, SinkWrite } from "../engine/ports.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
+import { createBodyPool } from "./body_pool.ts";
 import { type BulkOperation, versionedOperation } from "./bulk_body.ts";
 import { type BulkWriterOptions, type ItemFailure, writeBulk } from "./bulk_writer.ts";
 import { createBulkHttp } from "./bulk_http.ts";
@@ -59,6 +60,7 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearch
   });
   const writer: Omit<BulkWriterOptions, "send"> = {
     limits: { batchSize: config.batchSize, maxBytes: config.maxBytes },
+    bodies: createBodyPool(),
     maxRetries: config.maxRetries,
     random: options.random,
     sleep: options.sleep,
@@ -82,15 +84,16 @@ export function createOpenSearchSink(options: OpenSearchSinkOptions): OpenSearch
   const liveQuery = bulkQuery(undefined);
   const refreshingQuery = bulkQuery(liveRefreshParam(config.liveRefresh));
   // Operations name no index (see versionedOperation): each request goes to its target's path.
-  const sendTo = (target: string): BulkWriterOptions["send"] => (body, { refresh }) =>
-    bulkHttp.bulk(refresh ? refreshingQuery : liveQuery, body, target);
+  const sendTo = (target: string): BulkWriterOptions["send"] => (body, { refresh, release }) =>
+    bulkHttp.bulk(refresh ? refreshingQuery : liveQuery, body, { index: target, release });
   const dlq = createDeadLetters({
     client,
     dlqIndex: deadLetterIndexName(prefix),
     // Whatever `live_refresh` says: entries are read right after they are written.
     writer: {
       ...writer,
-      send: (body, { refresh }) => bulkHttp.bulk(bulkQuery(refresh ? "true" : undefined), body),
+      send: (body, { refresh, release }) =>
+        bulkHttp.bulk(bulkQuery(refresh ? "true" : undefined), body, { release }),
     },
   });
   const lock = createRwLock();

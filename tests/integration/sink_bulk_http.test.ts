@@ -129,7 +129,7 @@ describe("bulk http client", () => {
       const parsed = await client.bulk("filter_path=errors%2Citems.*.status&refresh=true", BODY);
       assert.deepEqual(parsed, JSON.parse(OK));
       // With an index, the path names it: the default of action lines that name none.
-      await client.bulk("", BODY, "items_1 x");
+      await client.bulk("", BODY, { index: "items_1 x" });
     } finally {
       client.close();
     }
@@ -243,6 +243,57 @@ describe("bulk http client", () => {
     }
     assert.equal(raw.requests(), 3);
     assert.equal(raw.connections(), 2);
+  });
+
+  it("releases_the_body_once_only_after_the_answer_and_its_write", async () => {
+    let answerNow!: () => void;
+    const raw = await rawServer((socket) => {
+      answerNow = () => answer(socket, 200, OK);
+    });
+    const client = createBulkHttp({ url: raw.url, tlsVerify: true, timeoutMs: 2000 });
+    let released = 0;
+    try {
+      const sent = client.bulk("", BODY, { release: () => released++ });
+      while (raw.requests() === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(released, 0, "released while the request was under way");
+      answerNow();
+      await sent;
+      for (let i = 0; i < 100 && released === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.equal(released, 1);
+    } finally {
+      client.close();
+      await closeServer(raw.server);
+    }
+  });
+
+  it("releases_a_body_sent_again_on_a_fresh_connection_once_after_both_writes", async () => {
+    const raw = await rawServer((socket, index) => {
+      if (index === 0) answer(socket, 200, OK);
+      else socket.destroy();
+    });
+    const client = createBulkHttp({ url: raw.url, tlsVerify: true, timeoutMs: 2000 });
+    let released = 0;
+    try {
+      await client.bulk("", BODY);
+      await client.bulk("", BODY, { release: () => released++ });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      client.close();
+      await closeServer(raw.server);
+    }
+    assert.equal(raw.connections(), 2, "the body was written twice");
+    assert.equal(released, 1);
+  });
+
+  it("releases_the_body_of_a_request_refused_because_the_client_is_closed", async () => {
+    const client = createBulkHttp({ url: "http://127.0.0.1:9", tlsVerify: true, timeoutMs: 200 });
+    client.close();
+    let released = 0;
+    await assert.rejects(client.bulk("", BODY, { release: () => released++ }), HttpConnectionError);
+    assert.equal(released, 1);
   });
 
   it("never_resends_a_request_whose_answer_had_begun_or_that_used_a_new_connection", async () => {

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { TransientSinkError } from "../../src/engine/ports.ts";
+import { createBodyPool } from "../../src/opensearch/body_pool.ts";
 import { versionedOperation } from "../../src/opensearch/bulk_body.ts";
 import { type BulkSend, writeBulk } from "../../src/opensearch/bulk_writer.ts";
 import { SinkRequestError } from "../../src/opensearch/errors.ts";
@@ -234,5 +235,38 @@ describe("bulk writer", () => {
     }, { batchSize: 2 });
     await writeBulk([op("1"), op("2"), op("3", null)], true, o);
     assert.deepEqual(seen, [{ ids: ["1", "2"], refresh: true }, { ids: ["3"], refresh: true }]);
+  });
+
+  it("builds_bodies_in_pooled_buffers_reused_only_after_their_send_released_them", async () => {
+    const bodies = createBodyPool();
+    const sent: { buffer: ArrayBufferLike; text: string; release?: () => void }[] = [];
+    const answers: (() => void)[] = [];
+    const send: BulkSend = (body, { release }) => {
+      const text = new TextDecoder().decode(body);
+      sent.push({ buffer: body.buffer, text, release });
+      return new Promise((resolve) => answers.push(() => resolve(ok(text))));
+    };
+    const o = { ...options(() => Promise.resolve()).options, send, bodies };
+    o.limits = { batchSize: 1, maxBytes: 1_000_000 };
+    const first = writeBulk([op("1"), op("2")], false, o);
+    for (let turn = 0; turn < 10 && sent.length < 2; turn++) await Promise.resolve();
+    assert.equal(sent.length, 2);
+    assert.notEqual(sent[0].buffer, sent[1].buffer, "two requests under way share a buffer");
+    answers.splice(0).forEach((answer) => answer());
+    await first;
+    // Answered but not released (the socket may still hold the bytes): not reused.
+    const second = writeBulk([op("3")], false, o);
+    await Promise.resolve();
+    assert.ok(sent[2].buffer !== sent[0].buffer && sent[2].buffer !== sent[1].buffer);
+    answers.splice(0).forEach((answer) => answer());
+    await second;
+    sent[0].release!();
+    const third = writeBulk([op("4")], false, o);
+    await Promise.resolve();
+    assert.equal(sent[3].buffer, sent[0].buffer, "a released buffer is reused");
+    assert.deepEqual(ids(sent[3].text), ["4"]);
+    answers.splice(0).forEach((answer) => answer());
+    await third;
+    assert.deepEqual(sent.map((s) => ids(s.text)), [["1"], ["2"], ["3"], ["4"]]);
   });
 });
