@@ -381,7 +381,8 @@ describe("opensearch emulator semantics", () => {
   });
 
   it("a_refresh_after_a_bulk_load_leaves_later_writes_unsearchable_until_the_next", async () => {
-    // The emulator publishes a bulk-loaded index by copying it; the copy must not follow it.
+    // The emulator publishes a bulk-loaded index by sharing its map of live documents with
+    // searches; the next write must copy it first, whether a bulk or a delete by query.
     const index = name("load");
     await client.indices.create({ index, body: { settings: { refresh_interval: "-1" } } });
     const load = [];
@@ -405,7 +406,21 @@ describe("opensearch emulator semantics", () => {
     ]);
     assert.deepEqual(await searchable(), loaded, "nothing changes before the next refresh");
     await client.indices.refresh({ index });
-    assert.deepEqual(await searchable(), ["1:100", ...loaded.slice(2), "11:11"]);
+    const refreshed = ["1:100", ...loaded.slice(2), "11:11"];
+    assert.deepEqual(await searchable(), refreshed);
+    // A second load of more than half the index, published the same way; then a delete by query.
+    const more = [];
+    for (let i = 12; i <= 23; i++) {
+      more.push({ index: { _index: index, _id: String(i) } }, { v: i });
+    }
+    await bulk(more);
+    await client.indices.refresh({ index });
+    const reloaded = [...refreshed, ...Array.from({ length: 12 }, (_, i) => `${i + 12}:${i + 12}`)];
+    assert.deepEqual(await searchable(), reloaded);
+    await client.deleteByQuery({ index, body: { query: { term: { v: 12 } } } });
+    assert.deepEqual(await searchable(), reloaded, "a delete by query shows before a refresh");
+    await client.indices.refresh({ index });
+    assert.deepEqual(await searchable(), reloaded.filter((d) => d !== "12:12"));
   });
 
   it("search_supports_the_query_subset_flusso_uses", async () => {

@@ -31,6 +31,7 @@ import {
 } from "./source_filter.ts";
 import {
   type DocRecord,
+  dropDoc,
   fields,
   markWritten,
   refreshNow,
@@ -422,7 +423,7 @@ export function handleDeleteByQuery(req: ApiRequest): ApiReply {
         continue;
       }
       const seqNo = index.nextSeqNo++;
-      index.docs.delete(seen.id);
+      dropDoc(index, seen.id);
       index.tombstones.set(seen.id, { version: live.version + 1n, seqNo, primaryTerm: 1 });
       markWritten(index, seen.id, req.now, shardFor(index, seen.id, live.routing));
       deleted++;

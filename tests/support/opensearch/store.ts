@@ -66,7 +66,10 @@ export interface IndexState {
   aliases: Map<string, AliasMeta>;
   readonly docs: Map<string, DocRecord>;
   readonly tombstones: Map<string, Tombstone>;
-  /** Replaced, not updated, when a refresh publishes most of the index (see `publish`). */
+  /**
+   * What searches see. A refresh that publishes most of the index makes it `docs` itself, and
+   * the next change of `docs` copies it first (see `publish`, `putDoc`, `dropDoc`).
+   */
   visible: Map<string, DocRecord>;
   /**
    * Ids written since the last refresh, oldest write first; the value packs the write time and
@@ -170,6 +173,18 @@ export function shardFor(index: IndexState, id: string, routing: string | undefi
   return shardOf(routing ?? id, shards, routingShards);
 }
 
+/** Stores `doc` as the live document of its id (not yet searchable). */
+export function putDoc(index: IndexState, doc: DocRecord): void {
+  if (index.visible === index.docs) index.visible = new Map(index.docs);
+  index.docs.set(doc.id, doc);
+}
+
+/** Removes the live document of `id` (it stays searchable until a refresh). */
+export function dropDoc(index: IndexState, id: string): void {
+  if (index.visible === index.docs) index.visible = new Map(index.docs);
+  index.docs.delete(id);
+}
+
 /** Records that `id` changed on `shard`, so the next refresh of that shard publishes it. */
 export function markWritten(index: IndexState, id: string, now: number, shard = 0): void {
   index.pending.delete(id);
@@ -185,10 +200,12 @@ function publishOne(index: IndexState, id: string): void {
 
 function publish(index: IndexState, upTo: number): void {
   // Every write marks its id pending, so the ids that are not pending are the same in both
-  // maps: publishing all of them makes the view a copy of the live documents. Copying is
-  // cheaper than three lookups per id when most of the index is pending (a bulk load).
+  // maps: publishing all of them makes the view the live documents. Sharing the map is cheaper
+  // than three lookups per id when most of the index is pending (a bulk load); like a refresh
+  // of OpenSearch, which opens the segments already written, it copies nothing. The copy waits
+  // for the next write, if any comes.
   if (upTo === Infinity && index.pending.size * 2 >= index.docs.size) {
-    index.visible = new Map(index.docs);
+    index.visible = index.docs;
     index.pending.clear();
     return;
   }

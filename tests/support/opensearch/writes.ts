@@ -15,8 +15,10 @@ import { type PlainSource, scanAccepts } from "./source_scan.ts";
 import {
   type Cluster,
   DocRecord,
+  dropDoc,
   type IndexState,
   markWritten,
+  putDoc,
   sameShard,
   setMapping,
   shardFor,
@@ -247,7 +249,7 @@ function store(
   shard = shardFor(index, id, routing),
 ): DocRecord {
   const doc = new DocRecord(id, raw, version, index.nextSeqNo++, 1, routing);
-  index.docs.set(id, doc);
+  putDoc(index, doc);
   if (index.tombstones.size > 0) index.tombstones.delete(id);
   markWritten(index, id, now, shard);
   return doc;
@@ -350,7 +352,7 @@ export function executeWrite(cluster: Cluster, r: WriteRequest, now: number): Wr
         const seqNo = index.nextSeqNo++;
         const shard = shardFor(index, id, live?.routing ?? routing);
         if (live) {
-          index.docs.delete(id);
+          dropDoc(index, id);
           markWritten(index, id, now, shard);
         }
         index.tombstones.set(id, { version, seqNo, primaryTerm: 1 });
