@@ -1,7 +1,7 @@
 /**
  * Backfilling one index from current rows: page root keys in key order, build, flush, save
  * the cursor, repeat (the next pages are read while the current ones are written); then mark
- * the index seeded. Memory stays bounded by five pages (three read ahead, two being written),
+ * the index seeded. Memory stays bounded by six pages (four read ahead, two being written),
  * and a crash resumes after the last saved cursor. Writes use the stream's start LSN as
  * version, so any live change (always at a higher LSN) wins over a backfilled row.
  */
@@ -145,7 +145,7 @@ export async function backfillIndex(
 }
 
 /** Pages read at once when the builder offers page bounds. */
-export const READS_IN_FLIGHT = 3;
+export const READS_IN_FLIGHT = 4;
 
 /** Page bounds asked for per bounds query. */
 export const BOUNDS_PER_QUERY = 8;
