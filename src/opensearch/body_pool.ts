@@ -38,7 +38,9 @@ export function createBodyPool(limits: BodyPoolLimits = {}): BodyPool {
   const maxBytes = limits.bytes ?? 16 * 1024 * 1024;
   const free: ArrayBuffer[] = [];
   let freeBytes = 0;
-  const lent = new Set<ArrayBuffer>();
+  // Weak: a body whose sender never gives it back (its socket never reported the write) is
+  // collected like any other buffer instead of being held here for good.
+  const lent = new WeakSet<ArrayBuffer>();
 
   return {
     take(size) {
