@@ -164,6 +164,22 @@ function numberedUsers(count: number) {
   for (let i = 0; i < count; i++) setRow(rows, "users", String(i).padStart(2, "0"), { n: i });
   return rows;
 }
+/** A harness whose unseeded `users` index of `count` rows backfills by ranges between bounds. */
+function rangedBackfill(count: number) {
+  return harness({
+    rows: numberedUsers(count),
+    builder: { pages: true, bounds: true },
+    sink: { indexes: { users: { seeded: false } } },
+  });
+}
+
+/** The builder's reads in order: `scan`, `bounds>after`, `page>after..through` (`end`: open). */
+function readCalls(h: ReturnType<typeof harness>): string[] {
+  return h.builder.scans.map((s) =>
+    s.bounds ? `bounds>${s.after}` : s.page ? `page>${s.after}..${s.through ?? "end"}` : "scan"
+  );
+}
+
 describe("engine invariants", () => {
   it("drives_changes_to_the_sink_and_confirms_each", async () => {
     const h = harness();
@@ -457,9 +473,7 @@ describe("engine invariants", () => {
     assert.equal(h.sink.documents("users").size, 45);
     assert.equal(new Set(h.builder.built).size, h.builder.built.length, "each row built once");
     // A key scan first; then bounds (keys only) and ranges between them; an open page at the end.
-    const calls = h.builder.scans.map((s) =>
-      s.bounds ? `bounds>${s.after}` : s.page ? `page>${s.after}..${s.through ?? "end"}` : "scan"
-    );
+    const calls = readCalls(h);
     assert.deepEqual(calls.filter((c) => !c.startsWith("page")), ["scan", "bounds>09"]);
     assert.deepEqual(calls.filter((c) => c.startsWith("page")).sort(), [
       "page>09..19",
@@ -486,18 +500,11 @@ describe("engine invariants", () => {
   });
 
   it("asks_for_the_next_page_bounds_before_the_pages_of_the_current_ones_run_out", async () => {
-    const rows = numberedUsers(99);
-    const h = harness({
-      rows,
-      builder: { pages: true, bounds: true },
-      sink: { indexes: { users: { seeded: false } } },
-    });
+    const h = rangedBackfill(99);
     await run(h, engineOptions({ backfillPageSize: 5, backfillCursorIntervalMs: 0 }));
     assert.equal(h.sink.documents("users").size, 99);
     assert.equal(new Set(h.builder.built).size, h.builder.built.length, "each row built once");
-    const calls = h.builder.scans.map((s) =>
-      s.bounds ? `bounds>${s.after}` : s.page ? `page>${s.after}..${s.through ?? "end"}` : "scan"
-    );
+    const calls = readCalls(h);
     // Eight bounds per query; each next query starts at the last bound of the one before.
     assert.deepEqual(calls.filter((c) => c.startsWith("bounds")), [
       "bounds>04",
@@ -512,12 +519,7 @@ describe("engine invariants", () => {
   });
 
   it("saves_the_backfill_cursor_at_most_once_per_interval_and_always_the_last", async () => {
-    const rows = numberedUsers(45);
-    const h = harness({
-      rows,
-      builder: { pages: true, bounds: true },
-      sink: { indexes: { users: { seeded: false } } },
-    });
+    const h = rangedBackfill(45);
     // The test clock stands still: within one interval only the first and the last are saved.
     await run(h, engineOptions({ backfillPageSize: 10, backfillCursorIntervalMs: 60_000 }));
     assert.equal(h.sink.documents("users").size, 45);
