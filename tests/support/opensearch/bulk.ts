@@ -304,17 +304,6 @@ function fastAction(
   return r;
 }
 
-/** An action's payload fields before its document line is read. */
-const NO_PAYLOAD = {
-  source: undefined,
-  raw: undefined,
-  rawIn: undefined,
-  rawAt: undefined,
-  sourceError: undefined,
-  update: undefined,
-  updateSource: undefined,
-} as const;
-
 /** A write request with every field set, in one order (one object shape for all of them). */
 function request(
   op: WriteOp,
@@ -337,7 +326,15 @@ function request(
     ifSeqNo,
     ifPrimaryTerm,
     requireAlias,
-    ...NO_PAYLOAD,
+    // The payload, set once the document line is read. Spelled out rather than spread from a
+    // constant: a spread copies property by property, ≈ 5 % of the emulator's `_bulk` CPU.
+    source: undefined,
+    raw: undefined,
+    rawIn: undefined,
+    rawAt: undefined,
+    sourceError: undefined,
+    update: undefined,
+    updateSource: undefined,
   };
 }
 
@@ -534,20 +531,19 @@ function parseAction(
   const op = (action === "index" && m.op_type === "create" ? "create" : action) as WriteOp;
   meta.source = m._source;
   // Every field set, in one order: requests share one shape, which keeps property access fast.
-  return {
+  return request(
     op,
-    index: (m._index as string | undefined) ?? defaults.index ?? "",
-    id: m._id === undefined || m._id === null ? undefined : String(m._id),
-    routing: entryRouting(m, defaults.routing),
-    version: metaVersion(text, line, action, m),
-    versionType: (m.version_type ?? m._version_type) as string | undefined,
-    ifSeqNo: num(m.if_seq_no),
-    ifPrimaryTerm: num(m.if_primary_term),
-    requireAlias: m.require_alias !== undefined
+    (m._index as string | undefined) ?? defaults.index ?? "",
+    m._id === undefined || m._id === null ? undefined : String(m._id),
+    entryRouting(m, defaults.routing),
+    metaVersion(text, line, action, m),
+    (m.version_type ?? m._version_type) as string | undefined,
+    num(m.if_seq_no),
+    num(m.if_primary_term),
+    m.require_alias !== undefined
       ? m.require_alias === true || m.require_alias === "true"
       : defaults.requireAlias,
-    ...NO_PAYLOAD,
-  };
+  );
 }
 
 function injected(kind: "429" | "mapping", r: WriteRequest): WriteOutcome {
