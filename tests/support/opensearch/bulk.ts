@@ -327,7 +327,7 @@ function request(
     ifPrimaryTerm,
     requireAlias,
     // The payload, set once the document line is read. Spelled out rather than spread from a
-    // constant: a spread copies property by property, ≈ 5 % of the emulator's `_bulk` CPU.
+    // constant: a spread copies property by property (≈ 4 % of the emulator's `_bulk` ticks).
     source: undefined,
     raw: undefined,
     rawIn: undefined,
