@@ -106,6 +106,7 @@ async function writeChunk<T extends BulkItem>(
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? defaultSleep;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  const bodies = options.bodies;
   const failures: ItemFailure<T>[] = [];
   let pending: readonly T[] = chunk;
   let attempt = 0;
@@ -129,8 +130,7 @@ async function writeChunk<T extends BulkItem>(
     attempt++;
     let response: unknown;
     try {
-      const body = bulkBody(pending, options.bodies);
-      const bodies = options.bodies;
+      const body = bulkBody(pending, bodies);
       response = await options.send(
         body,
         bodies ? { refresh, release: () => bodies.give(body) } : { refresh },
