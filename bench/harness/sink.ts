@@ -177,3 +177,22 @@ export async function countDocuments(sinkUrl: string, name: string): Promise<num
   const body = await response.json() as { count?: number };
   return typeof body.count === "number" ? body.count : Number.NaN;
 }
+
+/** Deletes the indexes matching `pattern` (e.g. a finished run's `prefix*`), if any. */
+export async function deleteIndexes(sinkUrl: string, pattern: string): Promise<void> {
+  const response = await fetch(`${sinkUrl}/${encodeURIComponent(pattern)}`, { method: "DELETE" });
+  await response.body?.cancel();
+  if (!response.ok && response.status !== 404) {
+    throw new BenchSinkRequestError(`DELETE /${pattern}`, response.status);
+  }
+}
+
+/** A request the bench makes of the sink outside flusso's run failed. */
+export class BenchSinkRequestError extends Error {
+  constructor(readonly request: string, readonly status: number) {
+    super(
+      `${request} answered HTTP ${status}; is the sink at FLUSSO_BENCH_OPENSEARCH_URL healthy?`,
+    );
+    this.name = "BenchSinkRequestError";
+  }
+}
