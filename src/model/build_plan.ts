@@ -374,10 +374,11 @@ export function unpackRows(
     const keys = (typeof keyColumn === "string" ? keyColumn : utf8.decode(keyColumn)).split("\n");
     const docColumn = row[1] as string | Uint8Array;
     // Raw bytes are copied out of the row once: the row is a view into the connection's
-    // receive buffer, whose memory the runtime may reuse once the row has been read.
+    // receive buffer, whose memory the runtime may reuse once the row has been read. The
+    // client's rows are Buffers, whose `slice()` is a view too: only a new array copies.
     const docs = typeof docColumn === "string"
       ? textFields(docColumn)
-      : byteFields(docColumn.slice());
+      : byteFields(new Uint8Array(docColumn));
     if (docs.length !== keys.length) throw new PackedRowError(index, keys.length, docs.length);
     for (let i = 0; i < keys.length; i++) {
       const doc = docs[i];

@@ -11,6 +11,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import type { DocumentModel } from "../../src/config/model.ts";
 import {
   buildPlan,
@@ -222,7 +223,8 @@ describe("packed build results", () => {
   it("decodes_raw_packs_into_one_line_document_bytes_that_outlive_the_row_buffer", () => {
     const utf8 = new TextEncoder();
     const keys = utf8.encode('"é"\n"b"\n"c"\n42');
-    const docs = utf8.encode('{"n":"Zoë"}\u001e\u001e{"v":2}\u001e{"l":\n[1,\n2]}');
+    // A Buffer, as the `postgres` client hands raw columns over (its `slice()` copies nothing).
+    const docs = Buffer.from(utf8.encode('{"n":"Zoë"}\u001e\u001e{"v":2}\u001e{"l":\n[1,\n2]}'));
     const unpacked = unpackRows("x", [[keys, docs]]);
     // The receive buffer a raw row points into may be reused: overwrite it.
     docs.fill(0x20);
