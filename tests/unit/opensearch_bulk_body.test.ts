@@ -101,6 +101,36 @@ describe("bulk body", () => {
     assert.deepEqual(write.document, { name: "Zoë" }, "bytes parse on demand");
   });
 
+  it("writes_byte_documents_with_plain_ids_from_parts_each_with_its_own_version", () => {
+    // Lines written from shared bytes around the id: each operation keeps its own version
+    // (a tail kept from the previous version would be wrong), whatever the neighbours are.
+    const bytes = (text: string) => new TextEncoder().encode(text);
+    const ops = [
+      versionedOperation("t", new TextSinkWrite("u", "42", 2n ** 60n + 7n, bytes('{"a":1}'))),
+      versionedOperation("t", new TextSinkWrite("u", "a.b:c@d+e_F", 5n, bytes('{"b":"é"}'))),
+      versionedOperation("t", { index: "u", id: "7", version: 5n, document: null }),
+      versionedOperation("t", new TextSinkWrite("u", "é", 6n, bytes("{}"))),
+      versionedOperation("t", new TextSinkWrite("u", "42", 2n ** 60n + 7n, bytes("[]"))),
+    ];
+    assert.ok(ops[0].action && ops[1].action && ops[4].action, "plain ids go by parts");
+    assert.equal(ops[3].action, undefined, "other ids keep a text line");
+    const body = bulkBody(ops);
+    assert.equal(
+      new TextDecoder("utf-8", { fatal: true }).decode(body),
+      '{"index":{"_id":"42","version":1152921504606846983,"version_type":"external_gte"}}\n' +
+        '{"a":1}\n' +
+        '{"index":{"_id":"a.b:c@d+e_F","version":5,"version_type":"external_gte"}}\n' +
+        '{"b":"é"}\n' +
+        '{"delete":{"_id":"7","version":5,"version_type":"external_gte"}}\n' +
+        '{"index":{"_id":"é","version":6,"version_type":"external_gte"}}\n' +
+        "{}\n" +
+        '{"index":{"_id":"42","version":1152921504606846983,"version_type":"external_gte"}}\n' +
+        "[]\n",
+    );
+    assert.equal(body.byteLength, ops.reduce((n, op) => n + op.bytes, 0));
+    for (const op of ops) assert.equal(bulkBody([op]).byteLength, op.bytes);
+  });
+
   it("encodes_the_body_as_utf8_of_exactly_the_operations_sizes", () => {
     const ops = [
       versionedOperation("t", { index: "u", id: "é", version: 5n, document: { name: "Zoë 😀" } }),
