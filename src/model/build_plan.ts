@@ -358,8 +358,8 @@ const utf8 = new TextDecoder();
 
 /**
  * Decodes the rows of the packed statements (`[_fl_keys, _fl_docs]` each), in order. Columns
- * may be text or raw UTF-8 bytes; raw documents stay bytes (views into one copy of the row's
- * column). A document's raw newlines become spaces: they can only be whitespace between JSON
+ * may be text or raw UTF-8 bytes; raw documents stay bytes (views into the row's column, whose
+ * raw newlines are overwritten in place). A document's raw newlines become spaces: they can only be whitespace between JSON
  * tokens (inside strings they are escaped), and a `_bulk` body needs each document on one
  * line. Throws PackedRowError when a pack's key and document counts differ.
  */
@@ -373,12 +373,10 @@ export function unpackRows(
     const keyColumn = row[0] as string | Uint8Array;
     const keys = (typeof keyColumn === "string" ? keyColumn : utf8.decode(keyColumn)).split("\n");
     const docColumn = row[1] as string | Uint8Array;
-    // Raw bytes are copied out of the row once: the row is a view into the connection's
-    // receive buffer, whose memory the runtime may reuse once the row has been read. The
-    // client's rows are Buffers, whose `slice()` is a view too: only a new array copies.
-    const docs = typeof docColumn === "string"
-      ? textFields(docColumn)
-      : byteFields(new Uint8Array(docColumn));
+    // Raw documents stay where the client received them: views into the bytes of a socket
+    // read, which the `postgres` client never writes again (a test holds it to that). A copy
+    // cost 0.2–0.25 s of CPU per 1,000,000 backfilled documents.
+    const docs = typeof docColumn === "string" ? textFields(docColumn) : byteFields(docColumn);
     if (docs.length !== keys.length) throw new PackedRowError(index, keys.length, docs.length);
     for (let i = 0; i < keys.length; i++) {
       const doc = docs[i];

@@ -12,6 +12,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import postgres from "postgres";
 import type { DocumentModel } from "../../src/config/model.ts";
 import {
   buildPlan,
@@ -220,19 +221,44 @@ describe("packed build results", () => {
     );
   });
 
-  it("decodes_raw_packs_into_one_line_document_bytes_that_outlive_the_row_buffer", () => {
+  it("decodes_raw_packs_into_one_line_document_bytes", () => {
     const utf8 = new TextEncoder();
-    const keys = utf8.encode('"é"\n"b"\n"c"\n42');
-    // A Buffer, as the `postgres` client hands raw columns over (its `slice()` copies nothing).
+    // Buffers, as the `postgres` client hands raw columns over.
+    const keys = Buffer.from(utf8.encode('"é"\n"b"\n"c"\n42'));
     const docs = Buffer.from(utf8.encode('{"n":"Zoë"}\u001e\u001e{"v":2}\u001e{"l":\n[1,\n2]}'));
     const unpacked = unpackRows("x", [[keys, docs]]);
-    // The receive buffer a raw row points into may be reused: overwrite it.
-    docs.fill(0x20);
     const text = unpacked.map((r) =>
       r.document === null ? null : new TextDecoder().decode(r.document as Uint8Array)
     );
     assert.deepEqual(unpacked.map((r) => r.key), [["é"], ["b"], ["c"], ["42"]]);
     assert.deepEqual(text, ['{"n":"Zoë"}', null, '{"v":2}', '{"l": [1, 2]}']);
+  });
+
+  it("keeps_raw_documents_intact_while_their_connection_reads_on", async () => {
+    // Raw documents are views into the bytes the client received (unpackRows copies nothing):
+    // this holds only while the client never reuses a receive buffer. One connection, so every
+    // later read goes through the same socket and parser as the first page's.
+    const one = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      const single = await createPostgresDocumentBuilder({
+        sql: one,
+        indexes: [indexOf("notes", notesModel)],
+      });
+      const [start] = await single.scanKeys("notes", { limit: 1 });
+      const first = await single.buildPage("notes", { after: start, limit: 2 * PACK_ROWS });
+      const raw = first.documents.map((d) => (d as BuiltDocument & { json: unknown }).json);
+      assert.ok(raw.every((json) => json instanceof Uint8Array), "documents arrive as bytes");
+      const before = raw.map((json) => new TextDecoder().decode(json as Uint8Array));
+      let after = first.keys.at(-1)!;
+      for (let i = 0; i < 20; i++) {
+        const next = await single.buildPage("notes", { after, limit: PACK_ROWS });
+        after = next.keys.at(-1) ?? [""];
+        await single.build("notes", KEYS.map((k) => [k]));
+      }
+      assert.deepEqual(raw.map((json) => new TextDecoder().decode(json as Uint8Array)), before);
+    } finally {
+      await one.end({ timeout: 1 });
+    }
   });
 });
 

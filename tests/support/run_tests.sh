@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: format check, lint, type check, then every test under deno (and the unit tests
-# plus the bulk HTTP client's under bun, for compatibility) against one throwaway PostgreSQL;
+# plus the bulk HTTP client's and the packed build results' under bun) against one throwaway PostgreSQL;
 # ends with the plain line "N passed, N failed". Exit status is non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,8 +35,11 @@ fi
 export FLUSSO_TEST_PG_CLUSTER="$FLUSSO_PG_STATE"
 
 "$DENO" test -A --no-check --parallel --junit-path="$REPORTS/deno.xml" tests/ || status=1
-# The sink's own HTTP client runs under bun in the binary: its socket-level tests run there too.
-"$BUN" test --timeout 120000 --reporter=junit --reporter-outfile="$REPORTS/bun.xml" tests/unit tests/integration/sink_bulk_http.test.ts || status=1
+# The sink's own HTTP client runs under bun in the binary: its socket-level tests run there too,
+# and so do the packed build results' (backfilled documents stay views into what the postgres
+# client received through bun's sockets).
+"$BUN" test --timeout 120000 --reporter=junit --reporter-outfile="$REPORTS/bun.xml" tests/unit \
+  tests/integration/sink_bulk_http.test.ts tests/integration/documents_packed.test.ts || status=1
 
 cleanup
 trap - EXIT INT TERM
