@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: format check, lint, type check, then every test under deno (and the unit tests
-# plus the bulk HTTP client's and the packed build results' under bun) against one throwaway PostgreSQL;
-# ends with the plain line "N passed, N failed". Exit status is non-zero when anything failed.
+# `make test`: format check, lint, type check, then every test under deno (and the unit tests,
+# the bulk HTTP client's and the packed build results' under bun) against one throwaway
+# PostgreSQL; ends with the plain line "N passed, N failed". Exit status is non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 DENO=.tools/node_modules/deno/deno
