@@ -359,15 +359,29 @@ const utf8 = new TextDecoder();
 /**
  * Decodes the rows of the packed statements (`[_fl_keys, _fl_docs]` each), in order. Columns
  * may be text or raw UTF-8 bytes; raw documents stay bytes (views into the row's column, whose
- * raw newlines are overwritten in place). A document's raw newlines become spaces: they can only be whitespace between JSON
- * tokens (inside strings they are escaped), and a `_bulk` body needs each document on one
- * line. Throws PackedRowError when a pack's key and document counts differ.
+ * raw newlines are overwritten in place). A document's raw newlines become spaces: they can
+ * only be whitespace between JSON tokens (inside strings they are escaped), and a `_bulk` body
+ * needs each document on one line. Throws PackedRowError when a pack's key and document
+ * counts differ.
  */
 export function unpackRows(
   index: string,
   rows: readonly (readonly unknown[] | null | undefined)[],
 ): UnpackedRow[] {
   const out: UnpackedRow[] = [];
+  eachUnpackedRow(index, rows, (key, document) => out.push({ key, document }));
+  return out;
+}
+
+/**
+ * `unpackRows` without a row object per document: `visit` gets each key and document in
+ * order (a backfill decodes a million of them).
+ */
+export function eachUnpackedRow(
+  index: string,
+  rows: readonly (readonly unknown[] | null | undefined)[],
+  visit: (key: string[], document: string | Uint8Array | null) => void,
+): void {
   for (const row of rows) {
     if (!row) continue;
     const keyColumn = row[0] as string | Uint8Array;
@@ -380,10 +394,9 @@ export function unpackRows(
     if (docs.length !== keys.length) throw new PackedRowError(index, keys.length, docs.length);
     for (let i = 0; i < keys.length; i++) {
       const doc = docs[i];
-      out.push({ key: keyOfLine(keys[i]), document: doc.length === 0 ? null : doc });
+      visit(keyOfLine(keys[i]), doc.length === 0 ? null : doc);
     }
   }
-  return out;
 }
 
 const SEPARATOR_TEXT = String.fromCharCode(DOC_SEPARATOR);

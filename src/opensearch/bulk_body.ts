@@ -8,26 +8,20 @@ import type { SinkWrite } from "../engine/ports.ts";
 import { documentJson, isDeleteDocument } from "../engine/document_text.ts";
 import type { BodyPool } from "./body_pool.ts";
 
-/**
- * An action line as bytes shared by many operations around a plain id: `head` + `id` + `tail`
- * (e.g. `{"index":{"_id":"` + `42` + `","version":7,"version_type":"external_gte"}}\n`).
- */
-export interface ActionParts {
-  readonly head: Uint8Array;
-  /** ASCII only (see PLAIN_ID): one byte per character. */
-  readonly id: string;
-  readonly tail: Uint8Array;
-}
-
 /** Anything the bulk writer can send: NDJSON lines (each ending in `\n`) and their size. */
 export interface BulkItem {
   /**
    * Action line plus source line for an index, action line only for a delete — or only the
-   * action line when the source is `source` bytes; empty when `action` holds the action line.
+   * action line when the source is `source` bytes; empty when `actionTail` is set.
    */
   readonly text: string;
-  /** The action line in parts (instead of `text`), for most writes of documents as bytes. */
-  readonly action?: ActionParts;
+  /**
+   * Set for most writes of documents as bytes: the action line is then shared bytes around
+   * `plainId` (ASCII, see PLAIN_ID), `{"index":{"_id":"` + `plainId` + `actionTail`, with
+   * `actionTail` the version's `","version":…,"version_type":"external_gte"}}\n`.
+   */
+  readonly actionTail?: Uint8Array;
+  readonly plainId?: string;
   /** The source line's JSON as UTF-8 bytes (one line; its `\n` is added when written). */
   readonly source?: Uint8Array;
   /** UTF-8 size of `text`, for chunking by bytes. */
@@ -79,13 +73,10 @@ export function versionedOperation(target: string, write: SinkWrite): BulkOperat
     if (typeof json !== "string") {
       // A document from Postgres, as bytes: its action line is written from shared bytes
       // around the id, with no string built per document (half the cost of a line).
-      const action: ActionParts = {
-        head: INDEX_HEAD,
-        id: write.id,
-        tail: indexTail(write.version),
-      };
-      const bytes = INDEX_HEAD.length + write.id.length + action.tail.length + json.length + 1;
-      return { target, write, text: "", action, source: json, bytes, isDelete };
+      const actionTail = indexTail(write.version);
+      const plainId = write.id;
+      const bytes = INDEX_HEAD.length + plainId.length + actionTail.length + json.length + 1;
+      return { target, write, text: "", actionTail, plainId, source: json, bytes, isDelete };
     }
   }
   const kind = isDelete ? "delete" : "index";
@@ -175,14 +166,14 @@ export function bulkBody(operations: readonly BulkItem[], pool?: BodyPool): Buff
   const body = pool ? pool.take(size) : Buffer.allocUnsafe(size);
   let at = 0;
   for (const op of operations) {
-    const action = op.action;
-    if (action === undefined) at += body.write(op.text, at, "utf8");
+    const tail = op.actionTail;
+    if (tail === undefined) at += body.write(op.text, at, "utf8");
     else {
-      body.set(action.head, at);
-      at += action.head.length;
-      at += body.write(action.id, at, "latin1");
-      body.set(action.tail, at);
-      at += action.tail.length;
+      body.set(INDEX_HEAD, at);
+      at += INDEX_HEAD.length;
+      at += body.write(op.plainId!, at, "latin1");
+      body.set(tail, at);
+      at += tail.length;
     }
     if (op.source !== undefined) {
       body.set(op.source, at);

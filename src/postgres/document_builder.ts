@@ -12,9 +12,9 @@ import {
   boundsParams,
   type BuildPlan,
   buildPlan,
+  eachUnpackedRow,
   pageParams,
   rangeParams,
-  unpackRows,
 } from "../model/build_plan.ts";
 import type { ColumnCatalog } from "../model/column_types.ts";
 import { documentId } from "../model/document_id.ts";
@@ -165,8 +165,8 @@ export async function createPostgresDocumentBuilder(
           [...arrays, ...plan.params] as never[],
           PREPARED,
         ).raw();
-        // Stray null rows (see above) are skipped by unpackRows.
-        for (const row of unpackRows(name, rows)) built.set(mapKey(row.key), row.document);
+        // Stray null rows (see above) are skipped.
+        eachUnpackedRow(name, rows, (key, document) => built.set(mapKey(key), document));
       };
       const chunks: DocKey[][] = [];
       for (let i = 0; i < distinct.length; i += chunkSize) {
@@ -204,13 +204,13 @@ export async function createPostgresDocumentBuilder(
       );
       const keys: DocKey[] = [];
       const documents: BuiltDocument[] = [];
-      for (const { key, document } of unpackRows(name, rows)) {
+      eachUnpackedRow(name, rows, (key, document) => {
         keys.push(key);
         // A page row always has its document: the range scan keeps only live rows.
         if (document !== null) {
           documents.push(new TextBuiltDocument(name, key, documentId(key), document));
         }
-      }
+      });
       return { keys, documents };
     },
 

@@ -112,8 +112,8 @@ describe("bulk body", () => {
       versionedOperation("t", new TextSinkWrite("u", "é", 6n, bytes("{}"))),
       versionedOperation("t", new TextSinkWrite("u", "42", 2n ** 60n + 7n, bytes("[]"))),
     ];
-    assert.ok(ops[0].action && ops[1].action && ops[4].action, "plain ids go by parts");
-    assert.equal(ops[3].action, undefined, "other ids keep a text line");
+    assert.ok(ops[0].actionTail && ops[1].actionTail && ops[4].actionTail, "plain ids go by parts");
+    assert.equal(ops[3].actionTail, undefined, "other ids keep a text line");
     const body = bulkBody(ops);
     assert.equal(
       new TextDecoder("utf-8", { fatal: true }).decode(body),
