@@ -4,8 +4,8 @@
  * exists — flusso points an alias only once its generation is fully seeded — then a count
  * check. Anchor: Postgres building the same documents alone, `COPY (<document query>) TO
  * STDOUT` into /dev/null (harness/backfill_anchor.ts), run before each flusso run: the row
- * is the median of the alternating pairs, measured after one unmeasured flusso run. Two datasets: `items` at 1M rows and the example
- * shop at 200k customers.
+ * is the median of the alternating pairs, measured after one unmeasured flusso run. Two
+ * datasets: `items` at 1M rows and the example shop at 200k customers.
  */
 import process from "node:process";
 import { copyToDevNull, documentQuery } from "./harness/backfill_anchor.ts";
@@ -47,7 +47,8 @@ interface BackfillDataset {
 
 /**
  * Anchor and flusso runs per dataset, alternating (anchor, flusso, anchor, flusso …): the
- * figure is the pair with the median ratio, and every pair's ratio is printed beside it. One
+ * figure is the pair with the median ratio (the lower middle one of an even count), and every
+ * pair's ratio is printed beside it. One
  * pair swings with the VM by ±10 %; the median of alternating pairs is the steadier estimate
  * of the same ratio (`FLUSSO_BENCH_BACKFILL_PAIRS`, default 3).
  */
@@ -55,16 +56,20 @@ function backfillPairs(): number {
   return Math.max(1, Math.round(envNumber("FLUSSO_BENCH_BACKFILL_PAIRS", 3)));
 }
 
-/** One anchor run and the flusso run after it. */
-interface BackfillPair {
-  readonly anchorRate: number;
+/** One flusso run: its rate and what it cost. */
+interface FlussoRun {
   readonly rate: number;
-  readonly ratio: number;
   readonly cpuMs: number;
   readonly peakRssBytes: number;
   readonly sinkCpuMs: number | undefined;
   readonly seconds: number;
   readonly shortfalls: readonly string[];
+}
+
+/** One anchor run and the flusso run after it. */
+interface BackfillPair extends FlussoRun {
+  readonly anchorRate: number;
+  readonly ratio: number;
 }
 
 async function measureBackfill(d: BackfillDataset): Promise<BenchRow[]> {
@@ -101,20 +106,12 @@ async function measureBackfill(d: BackfillDataset): Promise<BenchRow[]> {
     // One unmeasured run first: a fresh emulator spends ≈ 0.3–0.4 s more CPU on its first
     // million documents (V8 compiling its code, its heap touching new memory) than on the next,
     // which a running OpenSearch does not; measured pairs all meet a warm sink.
-    await runFlusso(d, db, sink, publication, "warmup", documents, expected, 1);
+    await runFlusso(d, db, sink, publication, "warmup", documents, expected);
     const pairs: BackfillPair[] = [];
     for (let n = 0; n < backfillPairs(); n++) {
       const anchorRate = await runAnchor();
-      const pair = await runFlusso(
-        d,
-        db,
-        sink,
-        publication,
-        String(n),
-        documents,
-        expected,
-        anchorRate,
-      );
+      const run = await runFlusso(d, db, sink, publication, String(n), documents, expected);
+      const pair = { ...run, anchorRate, ratio: run.rate / anchorRate };
       pairs.push(pair);
       // Progress on stderr (the table is printed at the end): each pair as it is measured.
       console.error(
@@ -162,9 +159,10 @@ async function measureBackfill(d: BackfillDataset): Promise<BenchRow[]> {
 }
 
 /**
- * The flusso run named `run` over the seeded database: a config of its own (slot and index prefix), so
- * each run backfills from scratch; its indexes are deleted and its slot dropped afterwards, so
- * the next run finds neither (nor an emulator holding the previous run's documents).
+ * The flusso run named `run` over the seeded database, with a config of its own (slot and
+ * index prefix), so each run backfills from scratch; its indexes are deleted and its slot
+ * dropped afterwards, so the next run finds neither (nor an emulator holding the previous
+ * run's documents).
  */
 async function runFlusso(
   d: BackfillDataset,
@@ -174,8 +172,7 @@ async function runFlusso(
   run: string,
   documents: number,
   expected: Record<string, number>,
-  anchorRate: number,
-): Promise<BackfillPair> {
+): Promise<FlussoRun> {
   const config = await writeFlussoConfig({
     slot: `${db.name}_slot_${run}`,
     publication,
@@ -200,11 +197,8 @@ async function runFlusso(
       const got = await countDocuments(sink.url, `${config.prefix}${index}`);
       if (got !== count) shortfalls.push(`${index}: ${got} of ${count} docs`);
     }
-    const rate = documents / seconds;
     return {
-      anchorRate,
-      rate,
-      ratio: rate / anchorRate,
+      rate: documents / seconds,
       cpuMs: stats.cpuMs,
       peakRssBytes: stats.peakRssBytes,
       sinkCpuMs: cpuBefore === undefined || cpuAfter === undefined

@@ -24,7 +24,7 @@ export interface BulkItem {
   readonly plainId?: string;
   /** The source line's JSON as UTF-8 bytes (one line; its `\n` is added when written). */
   readonly source?: Uint8Array;
-  /** UTF-8 size of `text`, for chunking by bytes. */
+  /** UTF-8 size of everything the item writes (its lines, `source` included), for chunking. */
   readonly bytes: number;
   /** A delete of a missing document counts as success. */
   readonly isDelete: boolean;
