@@ -48,9 +48,9 @@ interface BackfillDataset {
 /**
  * Anchor and flusso runs per dataset, alternating (anchor, flusso, anchor, flusso …): the
  * figure is the pair with the median ratio (the lower middle one of an even count), and every
- * pair's ratio is printed beside it. One
- * pair swings with the VM by ±10 %; the median of alternating pairs is the steadier estimate
- * of the same ratio (`FLUSSO_BENCH_BACKFILL_PAIRS`, default 3).
+ * pair's ratio is printed beside it. One pair swings with the VM by ±10 %; the median of
+ * alternating pairs is the steadier estimate of the same ratio (`FLUSSO_BENCH_BACKFILL_PAIRS`,
+ * default 3).
  */
 function backfillPairs(): number {
   return Math.max(1, Math.round(envNumber("FLUSSO_BENCH_BACKFILL_PAIRS", 3)));
