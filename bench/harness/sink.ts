@@ -178,12 +178,24 @@ export async function countDocuments(sinkUrl: string, name: string): Promise<num
   return typeof body.count === "number" ? body.count : Number.NaN;
 }
 
-/** Deletes the indexes matching `pattern` (e.g. a finished run's `prefix*`), if any. */
+/**
+ * Deletes the indexes matching `pattern` (e.g. a finished run's `prefix*`), if any. They are
+ * deleted by name: a cluster with `action.destructive_requires_name` refuses a wildcard.
+ */
 export async function deleteIndexes(sinkUrl: string, pattern: string): Promise<void> {
-  const response = await fetch(`${sinkUrl}/${encodeURIComponent(pattern)}`, { method: "DELETE" });
+  const listed = await fetch(`${sinkUrl}/${encodeURIComponent(pattern)}`);
+  if (!listed.ok) {
+    await listed.body?.cancel();
+    if (listed.status === 404) return;
+    throw new BenchSinkRequestError(`GET /${pattern}`, listed.status);
+  }
+  const names = Object.keys(await listed.json() as Record<string, unknown>);
+  if (names.length === 0) return;
+  const path = names.map(encodeURIComponent).join(",");
+  const response = await fetch(`${sinkUrl}/${path}`, { method: "DELETE" });
   await response.body?.cancel();
   if (!response.ok && response.status !== 404) {
-    throw new BenchSinkRequestError(`DELETE /${pattern}`, response.status);
+    throw new BenchSinkRequestError(`DELETE /${names.join(",")}`, response.status);
   }
 }
 
