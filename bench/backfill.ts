@@ -114,10 +114,13 @@ async function measureBackfill(d: BackfillDataset): Promise<BenchRow[]> {
       const pair = { ...run, anchorRate, ratio: run.rate / anchorRate };
       pairs.push(pair);
       // Progress on stderr (the table is printed at the end): each pair as it is measured.
+      const sinkCpu = pair.sinkCpuMs === undefined
+        ? ""
+        : `, sink CPU ${(pair.sinkCpuMs / 1000).toFixed(2)} s`;
       console.error(
         `${d.short}, pair ${n + 1}: anchor ${formatRate(anchorRate)}, flusso ${
           formatRate(pair.rate)
-        }, ${formatRatio(pair.ratio)}`,
+        } (CPU ${(pair.cpuMs / 1000).toFixed(2)} s${sinkCpu}), ${formatRatio(pair.ratio)}`,
       );
     }
     const byRatio = [...pairs].sort((a, b) => a.ratio - b.ratio);
