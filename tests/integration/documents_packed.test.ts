@@ -246,7 +246,7 @@ describe("packed build results", () => {
       });
       const [start] = await single.scanKeys("notes", { limit: 1 });
       const first = await single.buildPage("notes", { after: start, limit: 2 * PACK_ROWS });
-      const raw = first.documents.map((d) => (d as BuiltDocument & { json: unknown }).json);
+      const raw = first.documents.map((d) => d.json);
       assert.ok(raw.every((json) => json instanceof Uint8Array), "documents arrive as bytes");
       const before = raw.map((json) => new TextDecoder().decode(json as Uint8Array));
       let after = first.keys.at(-1)!;
