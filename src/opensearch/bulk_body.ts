@@ -64,28 +64,26 @@ export function versionedOperation(target: string, write: SinkWrite): BulkOperat
     );
   }
   const isDelete = isDeleteDocument(write);
+  // Serialised once: an object document's JSON is built here, and only here.
+  const json = isDelete ? undefined : documentJson(write);
   // The version is spliced in as digits of the bigint. Most ids (integers, uuids) are plain
   // ASCII: then the line needs no escaping and its length is its size in bytes, which spares
   // a JSON.stringify and a UTF-8 measurement per document.
   const plain = PLAIN_ID.test(write.id);
-  if (plain && !isDelete) {
-    const json = documentJson(write);
-    if (typeof json !== "string") {
-      // A document from Postgres, as bytes: its action line is written from shared bytes
-      // around the id, with no string built per document (half the cost of a line).
-      const actionTail = indexTail(write.version);
-      const plainId = write.id;
-      const bytes = INDEX_HEAD.length + plainId.length + actionTail.length + json.length + 1;
-      return { target, write, text: "", actionTail, plainId, source: json, bytes, isDelete };
-    }
+  if (plain && json !== undefined && typeof json !== "string") {
+    // A document from Postgres, as bytes: its action line is written from shared bytes around
+    // the id, with no string built per document (half the cost of a line).
+    const actionTail = indexTail(write.version);
+    const plainId = write.id;
+    const bytes = INDEX_HEAD.length + plainId.length + actionTail.length + json.length + 1;
+    return { target, write, text: "", actionTail, plainId, source: json, bytes, isDelete };
   }
   const kind = isDelete ? "delete" : "index";
   const action = `{"${kind}":{"_id":${
     plain ? `"${write.id}"` : JSON.stringify(write.id)
   },"version":${versionText(write.version)},"version_type":"external_gte"}}\n`;
   const actionBytes = plain ? action.length : utf8Bytes(action);
-  if (isDelete) return { target, write, text: action, bytes: actionBytes, isDelete };
-  const json = documentJson(write);
+  if (json === undefined) return { target, write, text: action, bytes: actionBytes, isDelete };
   if (typeof json !== "string") {
     // Bytes from Postgres go out as they came: the builder's decoder (`unpackRows`) already
     // turned any raw newline into a space, so each document is one line.
