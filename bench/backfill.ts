@@ -75,7 +75,6 @@ interface BackfillPair extends FlussoRun {
 async function measureBackfill(d: BackfillDataset): Promise<BenchRow[]> {
   const target = "≥ 0.5× anchor";
   const db = await benchDatabase(d.label, d.setupSql);
-  const sink = canRunFlusso() ? await startBenchSink() : undefined;
   const publication = `${db.name}_pub`;
   try {
     await d.seed(db);
@@ -96,29 +95,27 @@ async function measureBackfill(d: BackfillDataset): Promise<BenchRow[]> {
       return documents / seconds;
     };
     const figure = `${d.figure} (${documents.toLocaleString("en-US")} docs)`;
-    if (!sink) {
+    if (!canRunFlusso()) {
       const anchorRate = await runAnchor();
       return [
         pendingRow(figure, `${formatRate(anchorRate)} (COPY document query)`, target),
         pendingRow(`5. peak RSS, ${d.short}`, "-", `≤ ${RSS_CEILING_MIB} MiB`),
       ];
     }
-    // One unmeasured run first: a fresh emulator spends ≈ 0.3–0.4 s more CPU on its first
-    // million documents (V8 compiling its code, its heap touching new memory) than on the next,
-    // which a running OpenSearch does not; measured pairs all meet a warm sink.
-    await runFlusso(d, db, sink, publication, "warmup", documents, expected);
     const pairs: BackfillPair[] = [];
     for (let n = 0; n < backfillPairs(); n++) {
-      const anchorRate = await runAnchor();
-      const run = await runFlusso(d, db, sink, publication, String(n), documents, expected);
-      const pair = { ...run, anchorRate, ratio: run.rate / anchorRate };
+      const pair = await measurePair(
+        n,
+        runAnchor,
+        (sink, run) => runFlusso(d, db, sink, publication, run, documents, expected),
+      );
       pairs.push(pair);
       // Progress on stderr (the table is printed at the end): each pair as it is measured.
       const sinkCpu = pair.sinkCpuMs === undefined
         ? ""
         : `, sink CPU ${(pair.sinkCpuMs / 1000).toFixed(2)} s`;
       console.error(
-        `${d.short}, pair ${n + 1}: anchor ${formatRate(anchorRate)}, flusso ${
+        `${d.short}, pair ${n + 1}: anchor ${formatRate(pair.anchorRate)}, flusso ${
           formatRate(pair.rate)
         } (CPU ${(pair.cpuMs / 1000).toFixed(2)} s${sinkCpu}), ${formatRatio(pair.ratio)}`,
       );
@@ -156,8 +153,32 @@ async function measureBackfill(d: BackfillDataset): Promise<BenchRow[]> {
       sinkCpuRow(`7. emulator CPU, ${d.short}`, chosen.sinkCpuMs, chosen.seconds),
     ];
   } finally {
-    await sink?.stop();
     await db.drop();
+  }
+}
+
+/**
+ * One pair: the anchor, then flusso against a sink in the same state for every pair. The
+ * emulator is started afresh and warmed by one unmeasured flusso run: a fresh emulator spends
+ * ≈ 0.3–0.4 s more CPU on its first million documents (V8 compiling its code, its heap touching
+ * new memory) than on the next, and one that kept running would pay for collecting the earlier
+ * runs' deleted documents in whichever run its heap fills up in (the third flusso run: ≈ 0.3–0.45
+ * s more of its CPU on the cores flusso shares with it) — neither of which a running OpenSearch
+ * on its own machines does. A real cluster is warmed once, before the first pair.
+ */
+async function measurePair(
+  n: number,
+  runAnchor: () => Promise<number>,
+  runFlusso: (sink: BenchSink, run: string) => Promise<FlussoRun>,
+): Promise<BackfillPair> {
+  const sink = await startBenchSink();
+  try {
+    if (sink.kind === "emulator" || n === 0) await runFlusso(sink, `warmup${n}`);
+    const anchorRate = await runAnchor();
+    const run = await runFlusso(sink, String(n));
+    return { ...run, anchorRate, ratio: run.rate / anchorRate };
+  } finally {
+    await sink.stop();
   }
 }
 
