@@ -4,8 +4,9 @@
  * exists — flusso points an alias only once its generation is fully seeded — then a count
  * check. Anchor: Postgres building the same documents alone, `COPY (<document query>) TO
  * STDOUT` into /dev/null (harness/backfill_anchor.ts), run before each flusso run: the row
- * is the median of the alternating pairs, measured after one unmeasured flusso run. Two
- * datasets: `items` at 1M rows and the example shop at 200k customers.
+ * is the median of the pairs, each measured against a freshly started emulator warmed by one
+ * unmeasured flusso run (see `measurePair`). Two datasets: `items` at 1M rows and the example
+ * shop at 200k customers.
  */
 import process from "node:process";
 import { copyToDevNull, documentQuery } from "./harness/backfill_anchor.ts";
@@ -46,11 +47,10 @@ interface BackfillDataset {
 }
 
 /**
- * Anchor and flusso runs per dataset, alternating (anchor, flusso, anchor, flusso …): the
- * figure is the pair with the median ratio (the lower middle one of an even count), and every
- * pair's ratio is printed beside it. One pair swings with the VM by ±10 %; the median of
- * alternating pairs is the steadier estimate of the same ratio (`FLUSSO_BENCH_BACKFILL_PAIRS`,
- * default 3).
+ * Anchor and flusso pairs per dataset (anchor, flusso, anchor, flusso …): the figure is the
+ * pair with the median ratio (the lower middle one of an even count), and every pair's ratio is
+ * printed beside it. One pair swings with the VM by ±10 %; the median of pairs is the steadier
+ * estimate of the same ratio (`FLUSSO_BENCH_BACKFILL_PAIRS`, default 3).
  */
 function backfillPairs(): number {
   return Math.max(1, Math.round(envNumber("FLUSSO_BENCH_BACKFILL_PAIRS", 3)));
