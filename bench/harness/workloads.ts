@@ -39,8 +39,9 @@ CREATE FUNCTION items_insert(first bigint, last bigint) RETURNS void LANGUAGE sq
 $$;
 
 -- The backlog: txns transactions, each inserting ins new rows, updating upd existing rows
--- from the bottom of 1..existing and deleting del existing rows from its top (disjoint).
-CREATE PROCEDURE items_backlog(existing bigint, txns int, ins int, upd int, del int)
+-- from the bottom of base+1..base+existing and deleting del existing rows from its top
+-- (disjoint; each round of a repeated measurement has a base of its own).
+CREATE PROCEDURE items_backlog(base bigint, existing bigint, txns int, ins int, upd int, del int)
 LANGUAGE plpgsql AS $$
 DECLARE
   next_id bigint := (SELECT coalesce(max(id), 0) + 1 FROM items);
@@ -49,8 +50,9 @@ BEGIN
     PERFORM items_insert(next_id, next_id + ins - 1);
     next_id := next_id + ins;
     UPDATE items SET status = 'updated', quantity = quantity + 1, updated_at = now()
-      WHERE id BETWEEN t::bigint * upd + 1 AND (t + 1)::bigint * upd;
-    DELETE FROM items WHERE id BETWEEN existing - (t + 1)::bigint * del + 1 AND existing - t::bigint * del;
+      WHERE id BETWEEN base + t::bigint * upd + 1 AND base + (t + 1)::bigint * upd;
+    DELETE FROM items
+      WHERE id BETWEEN base + existing - (t + 1)::bigint * del + 1 AND base + existing - t::bigint * del;
     COMMIT;
   END LOOP;
 END $$;
@@ -115,16 +117,23 @@ export async function seedItems(binDir: string, url: string, rows: number): Prom
   await psql(binDir, url, `SELECT items_insert(1, ${Math.trunc(rows)});\nVACUUM ANALYZE items;`);
 }
 
-/** Commits the backlog; returns the WAL position right after its last commit. */
+/**
+ * Commits the backlog of round `round` (0, 1, …): its updates and deletes take the round's own
+ * `plan.existingRows` rows (ids after `round × existingRows`), so a database seeded with
+ * `(round + 1) × existingRows` rows gives every round the same exact changes. Returns the WAL
+ * position right after its last commit.
+ */
 export async function loadItemsBacklog(
   binDir: string,
   url: string,
   plan: BacklogPlan,
+  round = 0,
 ): Promise<bigint> {
+  const base = round * plan.existingRows;
   const out = await psql(
     binDir,
     url,
-    `CALL items_backlog(${plan.existingRows}, ${plan.txns}, ${plan.insertsPerTxn}, ${plan.updatesPerTxn}, ${plan.deletesPerTxn});
+    `CALL items_backlog(${base}, ${plan.existingRows}, ${plan.txns}, ${plan.insertsPerTxn}, ${plan.updatesPerTxn}, ${plan.deletesPerTxn});
 SELECT pg_current_wal_insert_lsn();`,
   );
   return parseLsn(out.split("\n").at(-1) ?? "");
