@@ -162,7 +162,7 @@ async function measureBackfill(d: BackfillDataset): Promise<BenchRow[]> {
  * emulator is started afresh and warmed by one unmeasured flusso run: a fresh emulator spends
  * ≈ 0.3–0.4 s more CPU on its first million documents (V8 compiling its code, its heap touching
  * new memory) than on the next, and one that kept running would pay for collecting the earlier
- * runs' deleted documents in whichever run its heap fills up in (the third flusso run: ≈ 0.3–0.45
+ * runs' deleted documents in whichever run its heap fills up in (the third flusso run: ≈ 0.3–0.47
  * s more of its CPU on the cores flusso shares with it) — neither of which a running OpenSearch
  * on its own machines does. A real cluster is warmed once, before the first pair.
  */

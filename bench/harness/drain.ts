@@ -138,14 +138,20 @@ export async function measureDrain(s: DrainScenario): Promise<BenchRow[]> {
       }
       const cpuBefore = sink.cpuMs();
       const flusso = startFlusso({ config, databaseUrl: db.url, sinkUrl: sink.url });
-      // 50 ms: finer polling cost flusso measurable CPU answering /status (≈ 6 % at 10 ms).
-      const done = await waitForDrain(flusso, db.sql, config, endLsn, { intervalMs: 50 });
+      let done: Awaited<ReturnType<typeof waitForDrain>>;
+      let cpuAfter: number | undefined;
+      let stats: ReturnType<typeof flusso.measured.stats>;
+      try {
+        // 50 ms: finer polling cost flusso measurable CPU answering /status (≈ 6 % at 10 ms).
+        done = await waitForDrain(flusso, db.sql, config, endLsn, { intervalMs: 50 });
+        cpuAfter = sink.cpuMs();
+        stats = flusso.measured.stats();
+        if (round < rounds - 1) await settleSlot(db.sql, slot, endLsn);
+      } finally {
+        await flusso.stop(); // also when the drain failed or timed out: no flusso left running
+      }
       const seconds = (done.slotAt - flusso.startedAt) / 1000;
       const internalSeconds = ((done.internalAt ?? done.slotAt) - flusso.startedAt) / 1000;
-      const cpuAfter = sink.cpuMs();
-      const stats = flusso.measured.stats();
-      if (round < rounds - 1) await settleSlot(db.sql, slot, endLsn);
-      await flusso.stop();
       const rate = s.changes / seconds;
       const result: DrainRound = {
         anchorRate,
