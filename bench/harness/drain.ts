@@ -114,16 +114,11 @@ export async function measureDrain(s: DrainScenario): Promise<BenchRow[]> {
     }
     const rounds = Math.max(1, s.rounds ?? 1);
     const measured: DrainRound[] = [];
+    const anchorSource = { binDir: db.binDir, url: db.url, slot: anchorSlot, publication };
     for (let round = 0; round < rounds; round++) {
       await createPgoutputSlot(db.sql, anchorSlot);
       const endLsn = await s.loadBacklog(db, round);
-      const anchor = await drainWithRecvlogical({
-        binDir: db.binDir,
-        url: db.url,
-        slot: anchorSlot,
-        publication,
-        endLsn,
-      });
+      const anchor = await drainWithRecvlogical({ ...anchorSource, endLsn });
       await dropSlot(db.sql, anchorSlot);
       const anchorRate = s.changes / anchor.seconds;
       if (!sink || !config) {
